@@ -1,0 +1,133 @@
+"""refcnn layers against torch.nn.functional, side by side in one run.
+
+For each case, dtype and pass (forward+backward of a convolution followed by
+2x2 max pooling, and of each layer alone), prints the median wall time of
+refcnn and of torch on the same values, and the ratio refcnn/torch.
+torch gets its native NCHW layout, converted before timing.
+
+    python benchmarks/bench_layers.py [--repeat 30] [--threads N]
+
+Targets (issue 2): ratio <= 1.0 in float64, <= 2.0 in float32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import refcnn
+
+CASES = {
+    # name: (batch, h, w, c, filters, kernel, padding)
+    "article MNIST layer": (100, 28, 28, 1, 6, 7, 0),
+    "larger layer": (32, 32, 32, 16, 32, 3, 1),
+}
+
+
+def median_ms(fn: Callable[[], object], repeat: int) -> float:
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def make_case(case: tuple, dtype: str, seed: int = 0) -> dict[str, np.ndarray]:
+    n, h, w, c, fn, k, p = case
+    rng = np.random.default_rng(seed)
+    u = rng.standard_normal((n, h, w, c)).astype(dtype)
+    W = (rng.standard_normal((fn, k, k, c)) * np.sqrt(2 / (k * k * c))).astype(dtype)
+    b = rng.standard_normal(fn).astype(dtype)
+    zh = h + 2 * p - k + 1
+    dp = rng.standard_normal((n, zh // 2, zh // 2, fn)).astype(dtype)
+    return {"u": u, "W": W, "b": b, "dp": dp, "padding": p}
+
+
+def refcnn_passes(x: dict) -> dict[str, Callable[[], object]]:
+    u, W, b, dp, p = x["u"], x["W"], x["b"], x["dp"], x["padding"]
+    z = refcnn.convolution2d(u, W, b, p)
+    dz = np.ascontiguousarray(np.random.default_rng(1).standard_normal(z.shape), dtype=u.dtype)
+
+    def conv_pool() -> object:
+        z = refcnn.convolution2d(u, W, b, p)
+        y = refcnn.max_pooling2d(z)
+        dzz = refcnn.max_pooling2d_back(dp, z, y)
+        return refcnn.convolution2d_back(dzz, u, W, b, p)
+
+    return {
+        "conv+pool fwd+bwd": conv_pool,
+        "conv fwd+bwd": lambda: (
+            refcnn.convolution2d_back(dz, u, W, b, p, 1) and refcnn.convolution2d(u, W, b, p)
+        ),
+        "maxpool fwd+bwd": lambda: refcnn.max_pooling2d_back(dp, z, refcnn.max_pooling2d(z)),
+    }
+
+
+def torch_passes(x: dict) -> dict[str, Callable[[], object]]:
+    import torch
+    import torch.nn.functional as F
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2)))
+
+    p = x["padding"]
+    u = t(x["u"]).requires_grad_()
+    W = t(x["W"]).requires_grad_()
+    b = torch.from_numpy(x["b"]).requires_grad_()
+    dp = t(x["dp"])
+    z0 = F.conv2d(u, W, b, padding=p).detach().requires_grad_()
+    dz = torch.from_numpy(
+        np.random.default_rng(1).standard_normal(tuple(z0.shape)).astype(x["u"].dtype)
+    )
+
+    def conv_pool() -> object:
+        y = F.max_pool2d(F.conv2d(u, W, b, padding=p), 2)
+        return torch.autograd.grad(y, (u, W, b), dp)
+
+    def conv() -> object:
+        z = F.conv2d(u, W, b, padding=p)
+        return torch.autograd.grad(z, (u, W, b), dz)
+
+    def pool() -> object:
+        return torch.autograd.grad(F.max_pool2d(z0, 2), (z0,), dp)
+
+    return {"conv+pool fwd+bwd": conv_pool, "conv fwd+bwd": conv, "maxpool fwd+bwd": pool}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=30, help="timed runs per cell (median)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    print(
+        f"numpy {np.__version__}, torch {torch.__version__} ({args.threads} threads), "
+        f"{platform.machine()} with {os.cpu_count()} cores; median of {args.repeat} runs"
+    )
+    header = f"{'case':<22}{'dtype':<9}{'pass':<20}{'refcnn ms':>11}{'torch ms':>10}{'ratio':>8}"
+    print(header)
+    print("-" * len(header))
+    for name, case in CASES.items():
+        for dtype in ("float64", "float32"):
+            x = make_case(case, dtype)
+            ours, theirs = refcnn_passes(x), torch_passes(x)
+            for label in ours:
+                r = median_ms(ours[label], args.repeat)
+                t = median_ms(theirs[label], args.repeat)
+                print(f"{name:<22}{dtype:<9}{label:<20}{r:>11.2f}{t:>10.2f}{r / t:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

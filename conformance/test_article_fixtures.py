@@ -1,0 +1,107 @@
+"""The article's printed arrays, reproduced by the step functions and by
+``convolution2d``; the article's layer-shape table, reproduced by the layers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from . import checks as ch
+from . import fixtures as fx
+from . import op_table as ot
+from .strategies import Sample
+
+EXAMPLES = fx.article_examples()
+# Integer inputs: every printed value is an exact integer below 2**53.
+EXACT = 1e-12
+LIFT_U = {2: lambda a: a[None, :, :, None], 3: lambda a: a[None], 4: lambda a: a}
+LIFT_F = {2: lambda a: a[None, :, :, None], 3: lambda a: a[None], 4: lambda a: a}
+
+
+def _check(
+    got, example: fx.ArticleExample, call: str, module: str, function: str, arrays: dict
+) -> None:
+    ch.assert_close(
+        got,
+        example.expected,
+        EXACT,
+        f"{call} vs the article ({example.source})",
+        lambda: ch.reproduction(module, function, arrays, call, example.expected, EXACT),
+    )
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.id)
+def test_step_function_prints_the_articles_array(example: fx.ArticleExample, impl) -> None:
+    function = impl.require(example.function)
+    arrays = {name: example.inputs[name] for name in example.args}
+    got = function(*arrays.values(), **example.kwargs)
+    call = ch.call_source(example.function, list(example.args), example.kwargs)
+    _check(got, example, call, impl.name, example.function, arrays)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.id)
+def test_convolution2d_prints_the_articles_array(example: fx.ArticleExample, impl) -> None:
+    """The same numbers through the layer: lift to NHWC and (fn, fh, fw, fc),
+    bias zero, then drop the lifted axes."""
+    convolution2d = impl.require("convolution2d")
+    u, f = (example.inputs[name] for name in example.args)
+    u4, f4 = LIFT_U[u.ndim](u), LIFT_F[f.ndim](f)
+    b = np.zeros(f4.shape[0], dtype=np.int64)
+    padding = example.kwargs.get("p", 0)
+    strides = example.kwargs.get("s", 1)
+    z = np.asarray(convolution2d(u4, f4, b, padding=padding, strides=strides))
+    if u.ndim < 4:
+        z = z[0]
+    if f.ndim < 4:
+        z = z[..., 0]
+    call = f"convolution2d(u, W, b, padding={padding!r}, strides={strides!r})"
+    _check(z, example, call, impl.name, "convolution2d", {"u": u4, "W": f4, "b": b})
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.id)
+def test_oracle_agrees_with_the_transcription(example: fx.ArticleExample, oracle) -> None:
+    """Guards the fixtures themselves: a typo in a transcribed number would
+    show here, whatever the implementation under test."""
+    op = ot.BY_NAME[example.function]
+    arrays = {name: example.inputs[name].astype(np.float64) for name in example.args}
+    sample = Sample(dict(zip(op.inputs, arrays.values(), strict=True)), dict(example.kwargs))
+    expected = oracle.forward(op, sample)
+    ch.assert_close(
+        expected,
+        example.expected,
+        EXACT,
+        f"{oracle.name} on {example.call}",
+        lambda: "(a transcription check: compare the JSON file with the article)",
+    )
+
+
+LAYER_CALLS = {
+    "convolution2d": lambda impl, u, spec: impl.require("convolution2d")(
+        u,
+        np.zeros((spec["d"], *(2 * (spec["kwargs"]["filter_size"],)), u.shape[3])),
+        np.zeros(spec["d"]),
+    ),
+    "max_pooling2d": lambda impl, u, spec: impl.require("max_pooling2d")(u, **spec["kwargs"]),
+    "flatten2d": lambda impl, u, spec: impl.require("flatten2d")(u),
+}
+
+
+def test_layers_reproduce_the_articles_shape_table(impl) -> None:
+    """28x28x1 -> conv 6@7x7 -> 22x22x6 -> pool -> 11x11x6 -> flatten -> 726,
+    run through the implementation's layers on a batch of 2."""
+    table = fx.layer_table()
+    u = np.zeros((2, *table["input_shape"]))
+    checked = 0
+    for spec in table["layers"]:
+        if spec["function"] == "relu":
+            continue  # shape-preserving; the trainer's layers are checked elsewhere
+        if spec["function"] not in LAYER_CALLS:
+            break  # the dense part of the table belongs to the trainer
+        assert tuple(u.shape[1:]) == tuple(np.atleast_1d(spec["input"]))
+        u = np.asarray(LAYER_CALLS[spec["function"]](impl, u, spec))
+        assert tuple(u.shape[1:]) == tuple(np.atleast_1d(spec["output"])), (
+            f"{spec['name']} ({spec['function']}): output {u.shape[1:]}, "
+            f"the article prints {spec['output']}"
+        )
+        checked += 1
+    assert checked == 3
