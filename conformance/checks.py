@@ -37,14 +37,9 @@ def literal(value: Any) -> str:
     return repr(value)
 
 
-def call_source(function: str, args: list[str], kwargs: Mapping[str, Any]) -> str:
-    parts = list(args) + [f"{k}={v!r}" for k, v in kwargs.items()]
-    return f"{function}({', '.join(parts)})"
-
-
 def reproduction(
     module: str,
-    function: str,
+    functions: str | tuple[str, ...],
     arrays: Mapping[str, np.ndarray],
     call: str,
     expected: np.ndarray | None,
@@ -52,7 +47,8 @@ def reproduction(
     pick: str = "",
 ) -> str:
     """A self-contained script: imports, inputs, the call, and the check."""
-    lines = ["import numpy as np", f"from {module} import {function}", ""]
+    names = (functions,) if isinstance(functions, str) else functions
+    lines = ["import numpy as np", f"from {module} import {', '.join(names)}", ""]
     lines += [f"{name} = {literal(array)}" for name, array in arrays.items()]
     lines.append(f"got = {call}{pick}")
     if expected is not None:
@@ -88,6 +84,8 @@ def assert_close(
     """
     __tracebackhide__ = True  # pytest shows the message, not this helper's source
     problem = None
+    if isinstance(got, float):
+        dtype = None  # a loss returned as a Python float: no dtype to check
     if not isinstance(got, np.ndarray):
         try:
             got = np.asarray(got)

@@ -42,8 +42,14 @@ class TorchOracle:
             )
             for name in op.inputs
         }
+        params = {
+            k: torch.from_numpy(v.astype(np.float64) if v.dtype != bool else v)
+            if isinstance(v, np.ndarray)
+            else v
+            for k, v in forward_params(op, sample).items()
+        }
         function = getattr(self.reference, op.reference)
-        z = function(*(tensors[name] for name in op.inputs), **forward_params(op, sample))
+        z = function(*(tensors[name] for name in op.inputs), **params)
         return tensors, z
 
     def forward(self, op: Op, sample: Sample) -> np.ndarray:
@@ -75,18 +81,23 @@ class RefcnnOracle:
         self.module = refcnn
         self.version = refcnn.__version__
 
+    def _get(self, name: str):
+        return getattr(self.module, name)
+
+    def _arrays(self, sample: Sample) -> dict[str, np.ndarray]:
+        return {n: a.astype(np.float64) if a.dtype != bool else a for n, a in sample.arrays.items()}
+
     def forward(self, op: Op, sample: Sample) -> np.ndarray:
-        arrays = [sample.arrays[n].astype(np.float64) for n in op.inputs]
-        return getattr(self.module, op.forward)(*arrays, **forward_params(op, sample))
+        return np.asarray(
+            op.call_forward(self._get, self._arrays(sample), forward_params(op, sample))
+        )
 
     def backward(self, op: Op, sample: Sample, dz: np.ndarray) -> dict[str, np.ndarray]:
-        values: dict[str, Any] = {n: sample.arrays[n].astype(np.float64) for n in op.inputs}
+        values: dict[str, Any] = self._arrays(sample)
         values["dz"] = dz.astype(np.float64)
         values["z"] = self.forward(op, sample)
-        params = forward_params(op, sample)
-        result = getattr(self.module, op.backward)(*(values[n] for n in op.backward_args), **params)
-        result = result if isinstance(result, tuple) else (result,)
-        return dict(zip(op.grads, result, strict=True))
+        params = {k: v for k, v in sample.params.items() if k != "calc_du_flag"}
+        return op.call_backward(self._get, values, params)
 
 
 def make_oracle() -> TorchOracle | RefcnnOracle:

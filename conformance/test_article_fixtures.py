@@ -35,7 +35,7 @@ def test_step_function_prints_the_articles_array(example: fx.ArticleExample, imp
     function = impl.require(example.function)
     arrays = {name: example.inputs[name] for name in example.args}
     got = function(*arrays.values(), **example.kwargs)
-    call = ch.call_source(example.function, list(example.args), example.kwargs)
+    call = ot.call_source(example.function, list(example.args), example.kwargs)
     _check(got, example, call, impl.name, example.function, arrays)
 
 

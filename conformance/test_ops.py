@@ -18,7 +18,8 @@ DTYPE_IDS = {"float64": "f64", "float32": "f32"}
 
 
 def _policy_dtype(impl, dtype: str) -> str | None:
-    """refcnn's dtype policy (float32 in, float32 out) is checked under --strict-policies."""
+    """refcnn's dtype policy (float32 in, float32 out) is checked for refcnn,
+    and for other implementations under --strict-policies."""
     return dtype if impl.strict else None
 
 
@@ -33,35 +34,32 @@ def _grad_output(data: st.DataObject, shape: tuple[int, ...], dtype: str) -> np.
     return make_values(np.random.default_rng(seed), shape, "normal").astype(dtype)
 
 
-def _call_backward(back, op: ot.Op, values: dict[str, Any], params: dict) -> dict[str, Any]:
-    result = back(*(values[name] for name in op.backward_args), **params)
-    if len(op.grads) == 1 and not isinstance(result, tuple):
-        result = (result,)
-    if not isinstance(result, tuple) or len(result) != len(op.grads):
-        raise AssertionError(
-            f"{op.backward} must return {len(op.grads)} gradients "
-            f"({', '.join('d' + g for g in op.grads)}), got {type(result).__name__}"
-        )
-    return dict(zip(op.grads, result, strict=True))
-
-
 def _skipped_gradient(name: str, params: dict) -> bool:
     return name == "u" and params.get("calc_du_flag") is False
 
 
-def _check_gradients(impl, op, got, expected, params, rtol, dtype, repro) -> None:
-    for name in op.grads:
+def _repro_arrays(op: ot.Op, values: dict[str, Any], names: tuple[str, ...], params: dict):
+    return {**{n: values[n] for n in names}, **ot.array_params(params)}
+
+
+def _check_gradients(impl, op, got, expected, values, params, rtol, dtype) -> None:
+    arrays = _repro_arrays(op, values, op.backward_args or (*op.inputs, "dz"), params)
+    call = op.backward_call_source(params)
+    for position, name in enumerate(op.grads):
         if _skipped_gradient(name, params):
             # calc_du_flag=False: the article skips du; refcnn returns None.
             if impl.is_reference:
                 assert got[name] is None, "refcnn returns du=None when calc_du_flag=False"
             continue
+        pick = f"[{position}]" if len(op.grads) > 1 else ""
         ch.assert_close(
             got[name],
             expected[name],
             rtol,
-            f"{op.backward} d{name} ({dtype}, {params})",
-            lambda name=name: repro(name, expected[name]),
+            f"{op.name} backward d{name} ({dtype}, {params})",
+            lambda name=name, pick=pick: ch.reproduction(
+                impl.name, op.imports, arrays, call, expected[name], rtol, pick
+            ),
             dtype=dtype,
         )
 
@@ -70,24 +68,21 @@ def _check_gradients(impl, op, got, expected, params, rtol, dtype, repro) -> Non
 @pytest.mark.parametrize("op", ot.OPS, ids=str)
 @given(data=st.data())
 def test_forward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle) -> None:
-    forward = impl.require(op.forward)
+    for function in op.imports[:1] if op.compose_forward is None else op.imports:
+        impl.require(function)
     sample = _draw(data, op, dtype)
     params = ot.forward_params(op, sample)
-    got = forward(*(sample.arrays[name] for name in op.inputs), **params)
+    got = op.call_forward(impl.require, sample.arrays, params)
     expected = oracle.forward(op, sample)
     rtol = ch.rtol_for(dtype, op.rtol)
+    arrays = {**sample.arrays, **ot.array_params(params)}
     ch.assert_close(
         got,
         expected,
         rtol,
-        f"{op.forward} forward ({dtype}, {params}, {sample.origin})",
+        f"{op.name} forward ({dtype}, {params}, {sample.origin})",
         lambda: ch.reproduction(
-            impl.name,
-            op.forward,
-            sample.arrays,
-            ch.call_source(op.forward, list(op.inputs), params),
-            expected,
-            rtol,
+            impl.name, op.imports, arrays, op.forward_call_source(params), expected, rtol
         ),
         dtype=_policy_dtype(impl, dtype),
     )
@@ -97,24 +92,23 @@ def test_forward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle) -> No
 @pytest.mark.parametrize("op", ot.DIFFERENTIABLE, ids=str)
 @given(data=st.data())
 def test_backward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle) -> None:
-    back = impl.require(op.backward)
+    for function in op.imports:
+        impl.require(function)
     sample = _draw(data, op, dtype)
-    z = oracle.forward(op, sample).astype(dtype)  # the correct z, so only backward is judged
+    z = np.asarray(oracle.forward(op, sample)).astype(dtype)  # the correct z
     dz = _grad_output(data, z.shape, dtype)
     values = {**sample.arrays, "z": z, "dz": dz}
-    got = _call_backward(back, op, values, sample.params)
+    got = op.call_backward(impl.require, values, sample.params)
     expected = oracle.backward(op, sample, dz)
-    rtol = ch.rtol_for(dtype, op.rtol)
-    call = ch.call_source(op.backward, list(op.backward_args), sample.params)
-    index = {name: i for i, name in enumerate(op.grads)}
-
-    def repro(name: str, want: np.ndarray) -> str:
-        pick = f"[{index[name]}]" if len(op.grads) > 1 else ""
-        arrays = {n: values[n] for n in op.backward_args}
-        return ch.reproduction(impl.name, op.backward, arrays, call, want, rtol, pick)
-
     _check_gradients(
-        impl, op, got, expected, sample.params, rtol, _policy_dtype(impl, dtype), repro
+        impl,
+        op,
+        got,
+        expected,
+        values,
+        sample.params,
+        ch.rtol_for(dtype, op.rtol),
+        _policy_dtype(impl, dtype),
     )
 
 
@@ -123,15 +117,15 @@ def test_backward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle) -> N
 def test_gradient_matches_finite_differences(op: ot.Op, data: st.DataObject, impl) -> None:
     """Central differences of sum(forward * dz), float64, tie-free inputs: a
     check of the backward that needs neither torch nor the fixtures."""
-    forward, back = impl.require(op.forward), impl.require(op.backward)
+    for function in op.imports:
+        impl.require(function)
     sample = _draw(data, op, "float64", gradcheck=True)
     params = ot.forward_params(op, sample)
-    z = np.asarray(forward(*(sample.arrays[name] for name in op.inputs), **params))
+    z = np.asarray(op.call_forward(impl.require, sample.arrays, params))
     dz = _grad_output(data, z.shape, "float64")
 
     def loss(arrays: dict[str, np.ndarray]) -> float:
-        out = np.asarray(forward(*(arrays[name] for name in op.inputs), **params))
-        return float(np.sum(out * dz))
+        return float(np.sum(np.asarray(op.call_forward(impl.require, arrays, params)) * dz))
 
     expected = {
         name: ch.finite_difference_gradient(loss, dict(sample.arrays), name)
@@ -139,15 +133,7 @@ def test_gradient_matches_finite_differences(op: ot.Op, data: st.DataObject, imp
         if not _skipped_gradient(name, sample.params)
     }
     values = {**sample.arrays, "z": z, "dz": dz}
-    got = _call_backward(back, op, values, sample.params)
-    call = ch.call_source(op.backward, list(op.backward_args), sample.params)
-    index = {name: i for i, name in enumerate(op.grads)}
-
-    def repro(name: str, want: np.ndarray) -> str:
-        pick = f"[{index[name]}]" if len(op.grads) > 1 else ""
-        arrays = {n: values[n] for n in op.backward_args}
-        return ch.reproduction(
-            impl.name, op.backward, arrays, call, want, ch.FINITE_DIFFERENCE_RTOL, pick
-        )
-
-    _check_gradients(impl, op, got, expected, sample.params, ch.FINITE_DIFFERENCE_RTOL, None, repro)
+    got = op.call_backward(impl.require, values, sample.params)
+    _check_gradients(
+        impl, op, got, expected, values, sample.params, ch.FINITE_DIFFERENCE_RTOL, None
+    )

@@ -13,9 +13,9 @@ import threading
 
 import numpy as np
 
-_MAX_BUFFERS = 8
+_MAX_BUFFERS = 16
 # Larger requests (evaluating a whole data set in one call, say) are served
-# fresh and not kept, so the cache never pins more than 8 x 256 MiB.
+# fresh and not kept, so the cache never pins more than 16 x 256 MiB.
 _MAX_KEPT_BYTES = 256 * 2**20
 _local = threading.local()
 

@@ -58,7 +58,9 @@ _CHANNEL_MAJOR_MAX_C = 4
 class _Columns:
     """im2col of ``u`` for a given geometry, in the layout that suits ``c``.
 
-    The columns live in a scratch buffer: valid until the next call.
+    The columns live in scratch buffers named after ``tag``: valid until the
+    next ``_Columns`` with the same tag (the trainer gives each layer its own
+    tag, so a layer's columns survive from its forward to its backward).
     """
 
     def __init__(
@@ -69,16 +71,17 @@ class _Columns:
         strides: Pair,
         out_hw: Pair,
         dtype: np.dtype,
+        tag: str = "conv",
     ) -> None:
         n, h, w, c = u.shape
         self.shape = (n, h, w, c)
         self.window, self.padding, self.strides, self.out_hw = window, padding, strides, out_hw
-        self.dtype = dtype
+        self.dtype, self.tag = dtype, tag
         self.channel_major = c <= _CHANNEL_MAJOR_MAX_C
         (fh, fw), (sh, sw), (zh, zw) = window, strides, out_hw
         if self.channel_major:
             padded = _scratch.zeros(
-                "conv.padded", (c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype
+                f"{tag}.padded", (c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype
             )
             padded[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w] = u.transpose(
                 3, 0, 1, 2
@@ -91,9 +94,9 @@ class _Columns:
                 writeable=False,
             )
         else:
-            padded = _windows.pad(u, padding, dtype, scratch="conv.padded")
+            padded = _windows.pad(u, padding, dtype, scratch=f"{tag}.padded")
             view = _windows.windows(padded, window, strides, out_hw)
-        cols = _scratch.buffer("conv.cols", view.shape, dtype)
+        cols = _scratch.buffer(f"{tag}.cols", view.shape, dtype)
         np.copyto(cols, view)
         k, m = fh * fw * c, n * zh * zw
         self.cols = cols.reshape(k, m) if self.channel_major else cols.reshape(m, k)
@@ -117,10 +120,10 @@ class _Columns:
         (fh, fw), (ph, pw), (zh, zw) = self.window, self.padding, self.out_hw
         fn, dtype = W.shape[0], self.dtype
         if self.channel_major:
-            shares = _scratch.buffer("conv.shares", (fh * fw * c, n * zh * zw), dtype)
+            shares = _scratch.buffer(f"{self.tag}.shares", (fh * fw * c, n * zh * zw), dtype)
             np.matmul(W.reshape(fn, -1).T, dz_rows.T, out=shares)
             shares = shares.reshape(fh, fw, c, n, zh, zw)
-            dpadded = _scratch.zeros("conv.dpadded", (c, n, h + 2 * ph, w + 2 * pw), dtype)
+            dpadded = _scratch.zeros(f"{self.tag}.dpadded", (c, n, h + 2 * ph, w + 2 * pw), dtype)
             for a, d, index in _windows.offsets(self.window, self.strides, self.out_hw):
                 dpadded[:, :, index[1], index[2]] += shares[a, d]
             inner = dpadded[:, :, ph : ph + h, pw : pw + w]
@@ -128,8 +131,8 @@ class _Columns:
             # scratch buffer itself when it is already contiguous).
             return np.array(inner.transpose(1, 2, 3, 0), order="C")
         # One (M, c) share per kernel offset, added while still in cache.
-        share = _scratch.buffer("conv.shares", (n, zh, zw, c), dtype)
-        dpadded = _scratch.zeros("conv.dpadded", (n, h + 2 * ph, w + 2 * pw, c), dtype)
+        share = _scratch.buffer(f"{self.tag}.shares", (n, zh, zw, c), dtype)
+        dpadded = _scratch.zeros(f"{self.tag}.dpadded", (n, h + 2 * ph, w + 2 * pw, c), dtype)
         for a, d, index in _windows.offsets(self.window, self.strides, self.out_hw):
             np.matmul(dz_rows, W[:, a, d, :], out=share.reshape(-1, c))
             dpadded[index] += share

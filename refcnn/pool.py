@@ -89,6 +89,46 @@ def max_pooling2d(
     return _max_forward(padded, window, strides, out_hw)
 
 
+def _first_max_offsets(
+    padded: np.ndarray, zmax: np.ndarray, window: Pair, strides: Pair, out_hw: Pair
+) -> np.ndarray:
+    """For every window, the row-major index of its first maximal element."""
+    first = np.full(zmax.shape, -1, dtype=np.int32)
+    nan_windows = np.isnan(zmax) if np.issubdtype(zmax.dtype, np.floating) else None
+    if nan_windows is not None and not nan_windows.any():
+        nan_windows = None
+    hit = np.empty(zmax.shape, dtype=bool)
+    for k, (_, _, index) in enumerate(_windows.offsets(window, strides, out_hw)):
+        values = padded[index]
+        np.equal(values, zmax, out=hit)
+        if nan_windows is not None:  # like np.argmax: the first NaN is the maximum
+            hit |= nan_windows & np.isnan(values)
+        hit &= first < 0
+        np.copyto(first, k, where=hit)
+    return first
+
+
+def _route_to_first_max(
+    first: np.ndarray,
+    dz: np.ndarray,
+    padded_shape: tuple,
+    window: Pair,
+    strides: Pair,
+    out_hw: Pair,
+) -> np.ndarray:
+    """The padded input gradient: ``dz`` of each window at its first maximum."""
+    dpadded = np.zeros(padded_shape, dtype=dz.dtype)
+    overlap = _overlapping(window, strides)
+    share = np.empty(dz.shape, dtype=dz.dtype)
+    for k, (_, _, index) in enumerate(_windows.offsets(window, strides, out_hw)):
+        if overlap:
+            np.multiply(first == k, dz, out=share)
+            dpadded[index] += share
+        else:  # each element is in one window at most: write in place
+            np.multiply(first == k, dz, out=dpadded[index])
+    return dpadded
+
+
 def max_pooling2d_back(
     dz: Any,
     u: Any,
@@ -109,28 +149,12 @@ def max_pooling2d_back(
     dz = _check_back(dz, z, u, out_hw, "max_pooling2d")
     dtype = compute_dtype(dz, u)
     padded = _windows.pad(u, padding, dtype)
-    zmax = _max_forward(padded, window, strides, out_hw)
-    nan_windows = np.isnan(zmax) if np.issubdtype(dtype, np.floating) else None
-    if nan_windows is not None and not nan_windows.any():
-        nan_windows = None
-    dz = dz.astype(dtype, copy=False)
-    unrouted = np.ones(zmax.shape, dtype=bool)
-    hit = np.empty(zmax.shape, dtype=bool)
-    dpadded = np.zeros(padded.shape, dtype=dtype)
-    overlap = _overlapping(window, strides)
-    share = np.empty(zmax.shape, dtype=dtype) if overlap else None
-    for _, _, index in _windows.offsets(window, strides, out_hw):
-        values = padded[index]
-        np.equal(values, zmax, out=hit)
-        if nan_windows is not None:  # like np.argmax: the first NaN is the maximum
-            hit |= nan_windows & np.isnan(values)
-        hit &= unrouted
-        unrouted ^= hit
-        if overlap:
-            np.multiply(hit, dz, out=share)
-            dpadded[index] += share
-        else:  # each element is in one window at most: write in place
-            np.multiply(hit, dz, out=dpadded[index])
+    first = _first_max_offsets(
+        padded, _max_forward(padded, window, strides, out_hw), window, strides, out_hw
+    )
+    dpadded = _route_to_first_max(
+        first, dz.astype(dtype, copy=False), padded.shape, window, strides, out_hw
+    )
     return np.ascontiguousarray(_windows.crop(dpadded, padding))
 
 

@@ -1,0 +1,101 @@
+"""Training time per epoch: refcnn against the same network in torch (CPU),
+side by side in one run, float64 and float32.
+
+The article's network (conv 6@7x7 -> relu -> 2x2 max pool -> flatten ->
+affine 100 -> relu -> affine 50 -> relu -> affine 10 -> softmax + cross
+entropy), batch 100, plain SGD (eta 0.1), the same initial weights and the
+same batch order for both; torch uses ``torch.set_num_threads(cores)``.
+Only the training pass is timed (no evaluation).
+
+    python benchmarks/bench_training.py --data-dir ../shared/data/mnist [--epochs 1]
+    python benchmarks/bench_training.py --limit 10000      # a quicker, partial epoch
+
+Targets (issue 5): refcnn float64 <= 0.5 x torch float64; refcnn float32 <=
+1.0 x torch float32. Prints the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+import refcnn
+from conformance import torch_reference
+from refcnn import data
+from refcnn import model as refcnn_model
+from refcnn.layers import Context
+
+
+def time_refcnn(
+    model: refcnn.Model, x: np.ndarray, t: np.ndarray, order: np.ndarray, batch: int
+) -> float:
+    optimizer = refcnn.create_optimizer(refcnn.SGD, eta=0.1)
+    targets = refcnn.one_hot(t, 10).astype(model.dtype)
+    ctx = Context(True, model.rng, model.dtype)
+    start = time.perf_counter()
+    for i in range(0, len(order), batch):
+        index = order[i : i + batch]
+        refcnn_model._train_step(
+            model, x[index].astype(model.dtype, copy=False), targets[index], optimizer, ctx
+        )
+    return time.perf_counter() - start
+
+
+def time_torch(
+    net, x: np.ndarray, t: np.ndarray, order: np.ndarray, batch: int, dtype: str
+) -> float:
+    import torch
+
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)).astype(dtype))
+    tt = torch.from_numpy(t)
+    index_t = torch.from_numpy(order)
+    sgd = torch.optim.SGD(net.parameters(), lr=0.1)
+    start = time.perf_counter()
+    for i in range(0, len(order), batch):
+        index = index_t[i : i + batch]
+        sgd.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(net(xt[index]), tt[index])
+        loss.backward()
+        sgd.step()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=os.environ.get("REFCNN_DATA_DIR"))
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=None, help="use the first N images")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    (x, t), _ = data.load_mnist(args.data_dir)
+    if args.limit:
+        x, t = x[: args.limit], t[: args.limit]
+    print(
+        f"numpy {np.__version__}, torch {torch.__version__} ({args.threads} threads), "
+        f"{platform.machine()} with {os.cpu_count()} cores; {len(x)} images per epoch, "
+        f"batch 100, {args.epochs} epoch(s) each"
+    )
+    print(f"{'dtype':<9}{'refcnn s/epoch':>16}{'torch s/epoch':>15}{'ratio':>8}")
+    for dtype in ("float64", "float32"):
+        model = refcnn_model.article_model(seed=10, dtype=dtype)
+        net = torch_reference.article_network(model)
+        rng = np.random.default_rng(0)
+        ours = theirs = 0.0
+        for _ in range(args.epochs):
+            order = rng.permutation(len(x))
+            ours += time_refcnn(model, x, t, order, 100)
+            theirs += time_torch(net, x, t, order, 100, dtype)
+        ours, theirs = ours / args.epochs, theirs / args.epochs
+        print(f"{dtype:<9}{ours:>16.2f}{theirs:>15.2f}{ours / theirs:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,443 @@
+"""The layer registry: one small unit per layer kind (init, forward,
+backward; the trainer applies the optimizer to whatever gradients a backward
+returns), registered in one place, ``LAYER_KINDS``, keyed by the article's
+function object that ``add_layer`` receives (``relu``, ``affine``,
+``convolution2d``, ...). No lookups by name through ``globals()``.
+
+Shapes: ``d_prev``/``d_next`` of one example are an int (flat) or an
+``(h, w, c)`` tuple (images), as in the article's layer table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import activations as act
+from . import convolution, dense, dropout_layer, init, normalization, pool
+from . import flatten as flat
+from ._args import as_pair
+from ._windows import crop, pad
+from .shapes import window_geometry
+
+Shape = Any  # int or (h, w, c)
+
+
+@dataclass
+class Layer:
+    """One layer of a model: its kind, shapes, trainable ``params``,
+    non-trainable ``state`` (running statistics) and fixed ``config``."""
+
+    name: str
+    kind: LayerKind
+    d_prev: Shape
+    d_next: Shape
+    params: dict[str, np.ndarray] = field(default_factory=dict)
+    state: dict[str, np.ndarray] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What a forward pass needs besides the data: training or inference, the
+    generator for random layers (dropout, rrelu) and the working dtype."""
+
+    train: bool
+    rng: np.random.Generator
+    dtype: np.dtype
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    name: str
+    function: Callable
+    init: Callable[..., tuple[Shape, dict, dict, dict]]
+    forward: Callable[[np.ndarray, Layer, Context], tuple[np.ndarray, Any]]
+    backward: Callable[[np.ndarray, Any, Layer, bool], tuple[np.ndarray | None, dict]]
+    needs_d: bool = False
+    decayed: tuple[str, ...] = ()  # parameters weight decay applies to
+
+
+def _flat(d_prev: Shape, kind: str) -> int:
+    if not isinstance(d_prev, (int, np.integer)):
+        raise ValueError(
+            f"{kind} needs flat input, but the previous layer gives {d_prev}; "
+            f"add a flatten2d layer first"
+        )
+    return int(d_prev)
+
+
+def _image(d_prev: Shape, kind: str) -> tuple[int, int, int]:
+    if not (isinstance(d_prev, tuple) and len(d_prev) == 3):
+        raise ValueError(f"{kind} needs (h, w, c) image input, the previous layer gives {d_prev}")
+    return d_prev
+
+
+def _init_weights(
+    rng,
+    d_prev: int,
+    d: int,
+    weight_init_func=init.he_normal,
+    weight_init_params=None,
+    bias_init_func=init.zeros_b,
+    bias_init_params=None,
+):
+    W = weight_init_func(d_prev, d, rng=rng, **(weight_init_params or {}))
+    b = bias_init_func(d, rng=rng, **(bias_init_params or {}))
+    return W, b
+
+
+# --- affine and maxout ------------------------------------------------------
+
+
+def _affine_init(d_prev, d, rng, **kwargs):
+    W, b = _init_weights(rng, _flat(d_prev, "affine"), d, **kwargs)
+    return d, {"W": W, "b": b}, {}, {}
+
+
+def _affine_forward(u, layer, ctx):
+    return u @ layer.params["W"] + layer.params["b"], u
+
+
+def _affine_backward(dz, u, layer, calc_du):
+    W = layer.params["W"]
+    grads = {"W": u.T @ dz, "b": dz.sum(axis=0)}
+    return (dz @ W.T if calc_du else None), grads
+
+
+def _maxout_init(d_prev, d, rng, unit=1, **kwargs):
+    W, b = _init_weights(rng, _flat(d_prev, "maxout"), d * unit, **kwargs)
+    return d, {"W": W, "b": b}, {}, {"unit": unit}
+
+
+def _maxout_forward(u, layer, ctx):
+    p = layer.params
+    return dense.maxout(u, p["W"], p["b"], layer.config["unit"]), u
+
+
+def _maxout_backward(dz, u, layer, calc_du):
+    p = layer.params
+    du, dW, db = dense.maxout_back(dz, u, None, p["W"], p["b"], layer.config["unit"])
+    return (du if calc_du else None), {"W": dW, "b": db}
+
+
+# --- element-wise activations ---------------------------------------------
+
+
+def _activation(forward: Callable, backward: Callable, **defaults: Any):
+    """A parameter-free unit (besides fixed keyword params such as ``alpha``)."""
+
+    def init_(d_prev, d, rng, **kwargs):
+        unknown = set(kwargs) - set(defaults)
+        if unknown:
+            raise TypeError(
+                f"{forward.__name__} takes {sorted(defaults) or 'no parameters'}, "
+                f"got {sorted(unknown)}"
+            )
+        return d_prev, {}, {}, {**defaults, **kwargs}
+
+    def forward_(u, layer, ctx):
+        z = forward(u, **layer.config)
+        return z, (u, z)
+
+    def backward_(dz, cache, layer, calc_du):
+        u, z = cache
+        return backward(dz, u, z, **layer.config), {}
+
+    return init_, forward_, backward_
+
+
+def _prelu_init(d_prev, d, rng, alpha=0.25):
+    channels = d_prev if isinstance(d_prev, (int, np.integer)) else d_prev[-1]
+    return d_prev, {"alpha": np.full(int(channels), float(alpha))}, {}, {}
+
+
+def _prelu_forward(u, layer, ctx):
+    return act.prelu(u, layer.params["alpha"]), u
+
+
+def _prelu_backward(dz, u, layer, calc_du):
+    du, dalpha = act.prelu_back(dz, u, None, layer.params["alpha"])
+    return du, {"alpha": dalpha}
+
+
+def _rrelu_init(d_prev, d, rng, min=0.0, max=0.1):
+    return d_prev, {}, {}, {"min": min, "max": max}
+
+
+def _rrelu_forward(u, layer, ctx):
+    c = layer.config
+    slopes = act.rrelu_slopes(u.shape, c["min"], c["max"], ctx.rng) if ctx.train else None
+    return act.rrelu(u, c["min"], c["max"], slopes), (u, slopes)
+
+
+def _rrelu_backward(dz, cache, layer, calc_du):
+    u, slopes = cache
+    return act.rrelu_back(dz, u, None, layer.config["min"], layer.config["max"], slopes), {}
+
+
+# --- dropout and batch normalization ----------------------------------------
+
+
+def _dropout_init(d_prev, d, rng, dropout_ratio=0.9):
+    dropout_layer.dropout_mask((0,), dropout_ratio, rng)  # validates the ratio now
+    return d_prev, {}, {}, {"dropout_ratio": dropout_ratio}
+
+
+def _dropout_forward(u, layer, ctx):
+    ratio = layer.config["dropout_ratio"]
+    mask = dropout_layer.dropout_mask(u.shape, ratio, ctx.rng) if ctx.train else None
+    return dropout_layer.dropout(u, ratio, mask), mask
+
+
+def _dropout_backward(dz, mask, layer, calc_du):
+    return dropout_layer.dropout(dz, layer.config["dropout_ratio"], mask), {}
+
+
+def _batchnorm_init(
+    d_prev, d, rng, batch_norm_node=True, use_gamma_beta=True, use_train_stats=True, alpha=0.1
+):
+    shape = (d_prev,) if isinstance(d_prev, (int, np.integer)) else tuple(d_prev)
+    stat_shape = shape if batch_norm_node else shape[-1:]
+    params = {"gamma": np.ones(stat_shape), "beta": np.zeros(stat_shape)} if use_gamma_beta else {}
+    state = {"running_mean": np.zeros(stat_shape), "running_var": np.ones(stat_shape)}
+    config = {
+        "batch_norm_node": batch_norm_node,
+        "use_train_stats": use_train_stats,
+        "alpha": alpha,
+    }
+    return d_prev, params, state, config
+
+
+def _batchnorm_forward(u, layer, ctx):
+    c, p, s = layer.config, layer.params, layer.state
+    gamma, beta = p.get("gamma", 1.0), p.get("beta", 0.0)
+    node = c["batch_norm_node"]
+    if ctx.train:
+        mean, var, count = normalization.batch_statistics(u, node)
+        alpha = c["alpha"]
+        s["running_mean"] = (1 - alpha) * s["running_mean"] + alpha * mean
+        unbiased = var * count / max(count - 1, 1)
+        s["running_var"] = (1 - alpha) * s["running_var"] + alpha * unbiased
+        return normalization.batch_normalization(u, gamma, beta, node), u
+    if c["use_train_stats"]:
+        z = normalization.batch_normalization(
+            u, gamma, beta, node, s["running_mean"], s["running_var"]
+        )
+    else:
+        z = normalization.batch_normalization(u, gamma, beta, node)
+    return z, u
+
+
+def _batchnorm_backward(dz, u, layer, calc_du):
+    p = layer.params
+    du, dgamma, dbeta = normalization.batch_normalization_back(
+        dz, u, None, p.get("gamma", 1.0), p.get("beta", 0.0), layer.config["batch_norm_node"]
+    )
+    return du, ({"gamma": dgamma, "beta": dbeta} if p else {})
+
+
+# --- convolution, pooling, flatten ------------------------------------------
+
+
+def _conv_init(
+    d_prev,
+    d,
+    rng,
+    filter_size=2,
+    padding=0,
+    strides=1,
+    weight_init_func=init.he_normal,
+    weight_init_params=None,
+    bias_init_func=init.zeros_b,
+    bias_init_params=None,
+):
+    h, w, c = _image(d_prev, "convolution2d")
+    window = as_pair(filter_size, "filter_size", minimum=1)
+    padding, strides = (
+        as_pair(padding, "padding", minimum=0),
+        as_pair(strides, "strides", minimum=1),
+    )
+    zh, zw = window_geometry(h, w, window, padding, strides, "filter_size", "input")
+    # The article draws a (fh*fw*fc, fn) matrix and reshapes it to the filters.
+    W, b = _init_weights(
+        rng,
+        window[0] * window[1] * c,
+        d,
+        weight_init_func,
+        weight_init_params,
+        bias_init_func,
+        bias_init_params,
+    )
+    W = W.reshape(d, window[0], window[1], c)
+    config = {"padding": padding, "strides": strides, "out_hw": (zh, zw)}
+    return (zh, zw, d), {"W": W, "b": b}, {}, config
+
+
+def _conv_forward(u, layer, ctx):
+    W, b, c = layer.params["W"], layer.params["b"], layer.config
+    # Each layer keeps its own columns from forward to backward: im2col once.
+    cols = convolution._Columns(
+        u, W.shape[1:3], c["padding"], c["strides"], c["out_hw"], u.dtype, tag=f"layer{id(layer)}"
+    )
+    z = cols.times_filters(W.reshape(W.shape[0], -1))
+    z += b
+    return z.reshape(u.shape[0], *c["out_hw"], W.shape[0]), cols
+
+
+def _conv_backward(dz, cols, layer, calc_du):
+    W = layer.params["W"]
+    dz_rows = dz.reshape(-1, W.shape[0])
+    grads = {
+        "W": cols.filter_gradient(dz_rows).reshape(W.shape),
+        "b": np.ones(dz_rows.shape[0], dtype=dz.dtype) @ dz_rows,
+    }
+    return (cols.input_gradient(dz_rows, W) if calc_du else None), grads
+
+
+def _pool_init(d_prev, d, rng, pool_size=2, padding=0, strides=None):
+    h, w, c = _image(d_prev, "pooling")
+    window = as_pair(pool_size, "pool_size", minimum=1)
+    padding = as_pair(padding, "padding", minimum=0)
+    strides = window if strides is None else as_pair(strides, "strides", minimum=1)
+    zh, zw = window_geometry(h, w, window, padding, strides, "pool_size", "input")
+    config = {"window": window, "padding": padding, "strides": strides, "out_hw": (zh, zw)}
+    return (zh, zw, c), {}, {}, config
+
+
+def _max_pool_forward(u, layer, ctx):
+    c = layer.config
+    padded = pad(u, c["padding"], u.dtype)
+    z = pool._max_forward(padded, c["window"], c["strides"], c["out_hw"])
+    # Route once, in the forward: the backward only scatters.
+    first = (
+        pool._first_max_offsets(padded, z, c["window"], c["strides"], c["out_hw"])
+        if ctx.train
+        else None
+    )
+    return z, (padded.shape, first)
+
+
+def _max_pool_backward(dz, cache, layer, calc_du):
+    padded_shape, first = cache
+    c = layer.config
+    dpadded = pool._route_to_first_max(
+        first, dz, padded_shape, c["window"], c["strides"], c["out_hw"]
+    )
+    return np.ascontiguousarray(crop(dpadded, c["padding"])), {}
+
+
+def _average_pool_forward(u, layer, ctx):
+    c = layer.config
+    return pool.average_pooling2d(u, c["window"], c["padding"], c["strides"]), u
+
+
+def _average_pool_backward(dz, u, layer, calc_du):
+    c = layer.config
+    return pool.average_pooling2d_back(dz, u, None, c["window"], c["padding"], c["strides"]), {}
+
+
+def _flatten_init(d_prev, d, rng):
+    h, w, c = _image(d_prev, "flatten2d")
+    return h * w * c, {}, {}, {}
+
+
+def _flatten_forward(u, layer, ctx):
+    return u.reshape(u.shape[0], layer.d_next), u.shape  # not -1: n may be 0
+
+
+def _flatten_backward(dz, shape, layer, calc_du):
+    return dz.reshape(shape), {}
+
+
+# --- the registry -----------------------------------------------------------
+
+
+def _kinds() -> dict[Callable, LayerKind]:
+    activations = {
+        act.sigmoid: (act.sigmoid_back, {}),
+        act.tanh: (act.tanh_back, {}),
+        act.relu: (act.relu_back, {}),
+        act.leaky_relu: (act.leaky_relu_back, {"alpha": 0.01}),
+        act.relun: (act.relun_back, {"n": 6.0}),
+        act.srelu: (act.srelu_back, {"alpha": 1.0}),
+        act.elu: (act.elu_back, {"alpha": 1.0}),
+        act.identity: (act.identity_back, {}),
+        act.softplus: (act.softplus_back, {}),
+        act.softsign: (act.softsign_back, {}),
+        act.step: (act.step_back, {}),
+    }
+    kinds = [
+        LayerKind(f.__name__, f, *_activation(f, back, **defaults))
+        for f, (back, defaults) in activations.items()
+    ]
+    kinds += [
+        LayerKind(
+            "affine",
+            dense.affine,
+            _affine_init,
+            _affine_forward,
+            _affine_backward,
+            needs_d=True,
+            decayed=("W",),
+        ),
+        LayerKind(
+            "maxout",
+            dense.maxout,
+            _maxout_init,
+            _maxout_forward,
+            _maxout_backward,
+            needs_d=True,
+            decayed=("W",),
+        ),
+        LayerKind("prelu", act.prelu, _prelu_init, _prelu_forward, _prelu_backward),
+        LayerKind("rrelu", act.rrelu, _rrelu_init, _rrelu_forward, _rrelu_backward),
+        LayerKind(
+            "dropout", dropout_layer.dropout, _dropout_init, _dropout_forward, _dropout_backward
+        ),
+        LayerKind(
+            "batch_normalization",
+            normalization.batch_normalization,
+            _batchnorm_init,
+            _batchnorm_forward,
+            _batchnorm_backward,
+        ),
+        LayerKind(
+            "convolution2d",
+            convolution.convolution2d,
+            _conv_init,
+            _conv_forward,
+            _conv_backward,
+            needs_d=True,
+            decayed=("W",),
+        ),
+        LayerKind(
+            "max_pooling2d", pool.max_pooling2d, _pool_init, _max_pool_forward, _max_pool_backward
+        ),
+        LayerKind(
+            "average_pooling2d",
+            pool.average_pooling2d,
+            _pool_init,
+            _average_pool_forward,
+            _average_pool_backward,
+        ),
+        LayerKind("flatten2d", flat.flatten2d, _flatten_init, _flatten_forward, _flatten_backward),
+    ]
+    return {kind.function: kind for kind in kinds}
+
+
+LAYER_KINDS: dict[Callable, LayerKind] = _kinds()
+
+
+def kind_of(func: Any) -> LayerKind:
+    """The unit for an article function, or a ValueError listing the known ones."""
+    try:
+        return LAYER_KINDS[func]
+    except (KeyError, TypeError):
+        names = ", ".join(sorted(kind.name for kind in LAYER_KINDS.values()))
+        raise ValueError(
+            f"func must be one of the article's layer functions ({names}), got {func!r}"
+        ) from None
