@@ -33,10 +33,13 @@ __all__ = [
     "load_mnist",
     "download_mnist",
     "default_data_dir",
+    "load_embedded_mnist",
+    "EMBEDDED",
     "write_idx",
 ]
 
 ENV_VAR = "REFCNN_DATA_DIR"
+EMBEDDED = Path(__file__).resolve().parent / "datasets" / "mnist_subset.npz"
 
 
 class DataError(ValueError):
@@ -275,3 +278,15 @@ def _fetch(url: str, target: Path, spec: IdxFile, progress: bool, timeout: float
         os.unlink(part.name)
         raise
     shutil.move(part.name, target)
+
+
+def load_embedded_mnist() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The real-MNIST sample shipped with refcnn (6000 training, 1000 test
+    images, class-balanced; see ``refcnn/datasets/README.md``), in the form
+    of :func:`load_mnist`."""
+    with np.load(EMBEDDED, allow_pickle=False) as archive:
+        return tuple(
+            (archive[f"x_{part}"].reshape(-1, 28, 28, 1) / 255.0,
+             archive[f"t_{part}"].astype(np.int64))
+            for part in ("train", "test")
+        )

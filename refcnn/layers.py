@@ -441,3 +441,60 @@ def kind_of(func: Any) -> LayerKind:
         raise ValueError(
             f"func must be one of the article's layer functions ({names}), got {func!r}"
         ) from None
+
+
+# --- execution plan -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """Consecutive layers run as one: ``forward(u, ctx) -> (z, cache)``,
+    ``backward(dz, cache, calc_du) -> (du, {layer name: gradients})``."""
+
+    layers: tuple[Layer, ...]
+    forward: Callable[[np.ndarray, Context], tuple[np.ndarray, Any]]
+    backward: Callable[[np.ndarray, Any, bool], tuple[np.ndarray | None, dict]]
+
+
+def _single(layer: Layer) -> Step:
+    def forward(u, ctx):
+        return layer.kind.forward(u, layer, ctx)
+
+    def backward(dz, cache, calc_du):
+        du, grads = layer.kind.backward(dz, cache, layer, calc_du)
+        return du, {layer.name: grads}
+
+    return Step((layer,), forward, backward)
+
+
+def _relu_then_max_pool(relu_layer: Layer, pool_layer: Layer) -> Step:
+    """``max_pool(relu(u))`` as ``relu(max_pool(u))``: the same numbers, bit
+    for bit (relu is monotonic and maps the padded zeros to themselves; in the
+    backward both orders multiply the same routed values by the same 0/1
+    masks), with relu on the pooled, 4x smaller array."""
+
+    def forward(u, ctx):
+        pooled, pool_cache = pool_layer.kind.forward(u, pool_layer, ctx)
+        return act.relu(pooled), (pool_cache, pooled)
+
+    def backward(dz, cache, calc_du):
+        pool_cache, pooled = cache
+        du, _ = pool_layer.kind.backward(act.relu_back(dz, pooled), pool_cache, pool_layer, calc_du)
+        return du, {relu_layer.name: {}, pool_layer.name: {}}
+
+    return Step((relu_layer, pool_layer), forward, backward)
+
+
+def plan(layers: list[Layer]) -> list[Step]:
+    """The layers grouped into steps; ``relu`` followed by ``max_pooling2d``
+    is fused (the article's ``reluc1``, ``pooling1``)."""
+    steps, index = [], 0
+    while index < len(layers):
+        pair = layers[index:index + 2]
+        if [layer.kind.name for layer in pair] == ["relu", "max_pooling2d"]:
+            steps.append(_relu_then_max_pool(*pair))
+            index += 2
+        else:
+            steps.append(_single(layers[index]))
+            index += 1
+    return steps

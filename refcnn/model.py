@@ -42,7 +42,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from . import activations, losses, optim, regularization
-from .layers import Context, Layer, kind_of
+from .layers import Context, Layer, kind_of, plan
 
 __all__ = [
     "Model",
@@ -213,11 +213,13 @@ def _check_t(model: Model, t: Any, n: int, name: str) -> np.ndarray:
 
 
 def _forward(model: Model, x: np.ndarray, ctx: Context) -> tuple[np.ndarray, list]:
+    """Run the network; returns the output and, per step of the plan, its
+    step and cache for the backward."""
     caches = []
     u = x
-    for layer in model.layers:
-        u, cache = layer.kind.forward(u, layer, ctx)
-        caches.append(cache)
+    for step in plan(model.layers):
+        u, cache = step.forward(u, ctx)
+        caches.append((step, cache))
     return u, caches
 
 
@@ -288,13 +290,16 @@ def _gradients(model: Model, x: np.ndarray, t: np.ndarray, ctx: Context):
     dz = (y - t) / x.shape[0]
     wd = model.weight_decay
     all_grads = {}
-    for index in range(len(model.layers) - 1, -1, -1):
-        layer = model.layers[index]
-        dz, grads = layer.kind.backward(dz, caches[index], layer, index > 0)
-        if wd is not None:
-            for name in layer.kind.decayed:
-                grads[name] = grads[name] + wd["back_func"](layer.params[name], **wd["params"])
-        all_grads[layer.name] = grads
+    for position in range(len(caches) - 1, -1, -1):
+        step, cache = caches[position]
+        dz, step_grads = step.backward(dz, cache, position > 0)
+        for layer in step.layers:
+            grads = step_grads[layer.name]
+            if wd is not None:
+                for name in layer.kind.decayed:
+                    grads[name] = grads[name] + wd["back_func"](layer.params[name],
+                                                                **wd["params"])
+            all_grads[layer.name] = grads
     return correct, error, all_grads
 
 

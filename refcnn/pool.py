@@ -92,18 +92,22 @@ def max_pooling2d(
 def _first_max_offsets(
     padded: np.ndarray, zmax: np.ndarray, window: Pair, strides: Pair, out_hw: Pair
 ) -> np.ndarray:
-    """For every window, the row-major index of its first maximal element."""
-    first = np.full(zmax.shape, -1, dtype=np.int32)
+    """For every window, the row-major index of its first maximal element.
+
+    Offsets are visited last to first and every match overwrites, so the
+    first one in row-major order is what remains.
+    """
+    count = window[0] * window[1]
+    first = np.empty(zmax.shape, dtype=np.int8 if count <= 127 else np.int32)
     nan_windows = np.isnan(zmax) if np.issubdtype(zmax.dtype, np.floating) else None
     if nan_windows is not None and not nan_windows.any():
         nan_windows = None
     hit = np.empty(zmax.shape, dtype=bool)
-    for k, (_, _, index) in enumerate(_windows.offsets(window, strides, out_hw)):
+    for k, (_, _, index) in reversed(list(enumerate(_windows.offsets(window, strides, out_hw)))):
         values = padded[index]
         np.equal(values, zmax, out=hit)
         if nan_windows is not None:  # like np.argmax: the first NaN is the maximum
             hit |= nan_windows & np.isnan(values)
-        hit &= first < 0
         np.copyto(first, k, where=hit)
     return first
 

@@ -338,3 +338,29 @@ def test_bad_model_building() -> None:
     set_error(model, refcnn.mean_squared_error)
     with pytest.raises(ValueError, match="goes with cross_entropy_error"):
         refcnn.predict(model, np.zeros((1, 8, 8, 1)))
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_relu_max_pool_fusion_is_bit_identical(padding, monkeypatch) -> None:
+    """The fused relu -> max_pooling2d step against the two layers run apart,
+    on tied and negative values (where the order of relu and max matters most)."""
+    from refcnn import layers
+
+    model = create_model((6, 6, 2), seed=0)
+    add_layer(model, "conv", refcnn.convolution2d, 3, filter_size=2)
+    add_layer(model, "relu", refcnn.relu)
+    add_layer(model, "pool", refcnn.max_pooling2d, pool_size=2, padding=padding, strides=1)
+    add_layer(model, "flat", refcnn.flatten2d)
+    add_layer(model, "out", refcnn.affine, 3)
+    set_output(model, softmax)
+    set_error(model, cross_entropy_error)
+    x = np.random.default_rng(0).integers(-2, 3, (7, 6, 6, 2)).astype(float)
+    t = np.arange(7) % 3
+    assert [len(step.layers) for step in layers.plan(model.layers)] == [1, 2, 1, 1]
+    fused = refcnn.gradients(model, x, t)
+    monkeypatch.setattr("refcnn.model.plan", lambda ls: [layers._single(ly) for ly in ls])
+    apart = refcnn.gradients(model, x, t)
+    assert fused[0] == apart[0]
+    for name, grads in fused[1].items():
+        for key, value in grads.items():
+            assert np.array_equal(value, apart[1][name][key]), f"{name}.{key}"
