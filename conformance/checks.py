@@ -21,6 +21,8 @@ RTOL = {"float64": 1e-10, "float32": 1e-4}
 # Central differences with step 1e-6 in float64 are good to about 1e-8.
 FINITE_DIFFERENCE_STEP = 1e-6
 FINITE_DIFFERENCE_RTOL = 1e-6
+REPRO_START = "--- reproduce with NumPy alone ---"
+REPRO_END = "--- end of reproduction ---"
 
 
 def rtol_for(dtype: Any, overrides: Mapping[str, float] | None = None) -> float:
@@ -107,9 +109,7 @@ def assert_close(
                 f"(rtol {rtol:g} x scale {scale:.3g})"
             )
     if problem is not None:
-        raise AssertionError(
-            f"{what}: {problem}\n\n--- reproduce with NumPy alone ---\n{repro()}\n"
-        )
+        raise AssertionError(f"{what}: {problem}\n\n{REPRO_START}\n{repro()}\n{REPRO_END}\n")
 
 
 def finite_difference_gradient(

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from . import implementation as impl_mod
 from . import oracle as orc
+from . import verdict as vd
 
 # "ci" (default): deterministic, so a run is reproducible and CI never flakes;
 # "thorough": random and many more examples, for hunting bugs.
@@ -44,6 +45,113 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="also check refcnn's own policies (dtype preservation, input validation) "
         "for a module other than refcnn",
     )
+    group.addoption(
+        "--xfails-file",
+        default=None,
+        help="expected failures: one test id per line, then whitespace and the reason "
+        "(required); '#' starts a comment",
+    )
+    group.addoption(
+        "--conformance-report",
+        default=None,
+        metavar="PATH",
+        help="write the verdict (op x check) as JSON to PATH",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "verdict(op, check): the op and check a test judges")
+    config._refcnn_verdict = vd.Verdict()
+    config._refcnn_xfails = _read_xfails(config.getoption("--xfails-file"))
+
+
+def _read_xfails(path: str | None) -> dict[str, str]:
+    if not path:
+        return {}
+    entries: dict[str, str] = {}
+    try:
+        text = open(path, encoding="utf-8").read()
+    except OSError as exc:
+        raise pytest.UsageError(f"--xfails-file {path}: {exc}") from None
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split(None, 1)
+        if len(parts) < 2:
+            raise pytest.UsageError(
+                f"--xfails-file {path}, line {number}: give a reason after the test id: {line!r}"
+            )
+        entries[parts[0]] = parts[1].strip()
+    return entries
+
+
+def _xfail_reason(item: pytest.Item, entries: dict[str, str]) -> tuple[str, str] | None:
+    """An entry matches the full node id, or the id from the test name on."""
+    for test_id, reason in entries.items():
+        if item.nodeid == test_id or item.nodeid.endswith("::" + test_id):
+            return test_id, reason
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    entries = config._refcnn_xfails
+    used = set()
+    for item in items:
+        key = vd.key_of(item)
+        if key is not None:
+            item.user_properties.append(("verdict", key))
+        match = _xfail_reason(item, entries)
+        if match is not None:
+            used.add(match[0])
+            item.add_marker(pytest.mark.xfail(reason=f"--xfails-file: {match[1]}", strict=False))
+    unused = [test_id for test_id in entries if test_id not in used]
+    if unused and not hasattr(config, "workerinput"):
+        config._refcnn_unused_xfails = unused
+        for test_id in unused:
+            config.issue_config_time_warning(
+                pytest.PytestConfigWarning(f"--xfails-file: {test_id} matches no test"),
+                stacklevel=2,
+            )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    if call.when == "call":
+        item.user_properties.append(("examples", vd.examples_of(item.nodeid)))
+    yield
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    config = _CONFIG.get("config")
+    if config is not None and not hasattr(config, "workerinput"):
+        config._refcnn_verdict.record(report)
+
+
+_CONFIG: dict = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CONFIG["config"] = session.config
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    verdict: vd.Verdict = config._refcnn_verdict
+    if not verdict.cells:
+        return
+    name = impl_mod.resolve_name(config.getoption("--impl"))
+    oracle = "torch" if orc.torch_available() else "refcnn (torch is not installed)"
+    terminalreporter.section(f"conformance verdict: {name} (oracle: {oracle})")
+    terminalreporter.write_line(verdict.table())
+    for test_id in getattr(config, "_refcnn_unused_xfails", []):
+        terminalreporter.write_line(f"warning: --xfails-file entry {test_id} matches no test")
+    path = config.getoption("--conformance-report")
+    if path:
+        verdict.write_json(path, name, oracle)
+        terminalreporter.write_line(f"verdict written to {path}")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -30,6 +30,9 @@ class Implementation:
     module: ModuleType
     strict: bool  # also check refcnn's own policies (dtype preservation, validation)
 
+    def __repr__(self) -> str:
+        return f"Implementation({self.name!r})"
+
     @property
     def is_reference(self) -> bool:
         return self.name == REFERENCE

@@ -58,6 +58,9 @@ class Op:
     def __str__(self) -> str:
         return self.name
 
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
+
     @property
     def imports(self) -> tuple[str, ...]:
         return self.functions or tuple(f for f in (self.forward, self.backward) if f)

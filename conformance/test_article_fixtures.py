@@ -86,6 +86,7 @@ LAYER_CALLS = {
 }
 
 
+@pytest.mark.verdict(op="article layer table", check="fixtures")
 def test_layers_reproduce_the_articles_shape_table(impl) -> None:
     """28x28x1 -> conv 6@7x7 -> 22x22x6 -> pool -> 11x11x6 -> flatten -> 726,
     run through the implementation's layers on a batch of 2."""

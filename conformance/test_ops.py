@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from . import checks as ch
 from . import op_table as ot
+from . import verdict as vd
 from .strategies import DTYPES, Sample, make_values
 
 DTYPE_IDS = {"float64": "f64", "float32": "f32"}
@@ -26,6 +27,7 @@ def _policy_dtype(impl, dtype: str) -> str | None:
 def _draw(data: st.DataObject, op: ot.Op, dtype: str, gradcheck: bool = False) -> Sample:
     sample = data.draw(op.samples(dtype, gradcheck=gradcheck), label="sample")
     note(repr(sample))
+    vd.count_example()
     return sample
 
 

@@ -32,6 +32,7 @@ def nhwc(t) -> np.ndarray:
     return t.permute(0, 2, 3, 1).numpy()
 
 
+@pytest.mark.verdict(op="max_pooling2d", check="semantics")
 def test_max_pooling_pads_with_zeros_not_minus_infinity(impl) -> None:
     from . import torch_reference as tr
 
@@ -46,6 +47,7 @@ def test_max_pooling_pads_with_zeros_not_minus_infinity(impl) -> None:
     assert not np.array_equal(got, native)
 
 
+@pytest.mark.verdict(op="max_pooling2d", check="semantics")
 def test_padding_may_exceed_half_the_window(impl) -> None:
     from . import torch_reference as tr
 
@@ -57,6 +59,7 @@ def test_padding_may_exceed_half_the_window(impl) -> None:
         F.max_pool2d(nchw(u), 2, stride=1, padding=2)
 
 
+@pytest.mark.verdict(op="max_pooling2d", check="semantics")
 def test_output_size_rounds_down(impl) -> None:
     u = np.ones((1, 5, 5, 1))
     got = np.asarray(impl.require("max_pooling2d")(u, pool_size=2))
@@ -65,6 +68,7 @@ def test_output_size_rounds_down(impl) -> None:
     assert F.max_pool2d(nchw(u), 2, ceil_mode=True).shape[-2:] == (3, 3)
 
 
+@pytest.mark.verdict(op="average_pooling2d", check="semantics")
 def test_average_pooling_counts_padded_zeros(impl) -> None:
     u = np.full((1, 2, 2, 1), 4.0)
     got = np.asarray(impl.require("average_pooling2d")(u, pool_size=2, padding=1, strides=2))
@@ -74,6 +78,7 @@ def test_average_pooling_counts_padded_zeros(impl) -> None:
     assert excluded[0, 0, 0, 0] == 4.0
 
 
+@pytest.mark.verdict(op="flatten2d", check="semantics")
 def test_flatten_order_is_nhwc(impl) -> None:
     u = np.arange(8.0).reshape(1, 2, 2, 2)
     got = np.asarray(impl.require("flatten2d")(u))
@@ -82,6 +87,7 @@ def test_flatten_order_is_nhwc(impl) -> None:
     assert not np.array_equal(torch.flatten(nchw(u), 1).numpy()[0], got[0])
 
 
+@pytest.mark.verdict(op="max_pooling2d", check="semantics")
 def test_ties_go_to_the_first_maximum(impl) -> None:
     u = np.ones((1, 2, 2, 1))  # one window, four equal maxima
     du = np.asarray(

@@ -67,6 +67,7 @@ def test_optimizer_trajectory_matches_torch_optim(name: str, impl) -> None:
         )
 
 
+@pytest.mark.verdict(op="AdaGrad", check="trajectory")
 def test_adagrad_epsilon_sits_outside_the_square_root(impl) -> None:
     """The documented formula W - eta g / (sqrt(h) + eps); with eps inside
     the root the first step would differ by orders of magnitude here."""
@@ -76,6 +77,7 @@ def test_adagrad_epsilon_sits_outside_the_square_root(impl) -> None:
     assert W[0] == pytest.approx(-1e-6 / (1e-6 + 1e-4), rel=1e-12)
 
 
+@pytest.mark.verdict(op="AdaDelta", check="trajectory")
 def test_adadelta_epsilon_sits_inside_the_square_roots(impl) -> None:
     update = impl.require("AdaDelta")
     g = np.array([2.0])
@@ -201,6 +203,7 @@ def test_bias_initializers(name, params, check, impl) -> None:
 
 
 @needs_torch
+@pytest.mark.verdict(op="dropout", check="semantics")
 def test_dropout_mask_matches_torch(impl) -> None:
     """With F.dropout's own mask (the nonzeros of F.dropout(ones)), refcnn's
     dropout gives F.dropout's output: dropout_ratio is the keep probability."""
@@ -220,11 +223,13 @@ def test_dropout_mask_matches_torch(impl) -> None:
     np.testing.assert_array_equal(dropout(u.numpy(), dropout_ratio=keep), u.numpy())
 
 
+@pytest.mark.verdict(op="dropout", check="semantics")
 def test_dropout_mask_keeps_dropout_ratio(impl) -> None:
     mask = impl.require("dropout_mask")((200, 500), 0.9, np.random.default_rng(0))
     assert mask.dtype == bool and abs(mask.mean() - 0.9) < 5 * np.sqrt(0.09 / mask.size)
 
 
+@pytest.mark.verdict(op="rrelu", check="semantics")
 def test_rrelu_training_slopes_lie_in_range_and_drive_the_backward(impl) -> None:
     rrelu, back = impl.require("rrelu"), impl.require("rrelu_back")
     slopes = impl.require("rrelu_slopes")((50, 40), 0.1, 0.3, np.random.default_rng(5))

@@ -48,8 +48,9 @@ def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> 
         raise
 
 
-def save_checkpoint(path: Path, model: model_module.Model, optimizer: dict, learn_info: dict,
-                    settings: dict) -> None:
+def save_checkpoint(
+    path: Path, model: model_module.Model, optimizer: dict, learn_info: dict, settings: dict
+) -> None:
     arrays: dict[str, np.ndarray] = {}
     for layer in model.layers:
         for group in ("params", "state"):
@@ -98,8 +99,10 @@ def load_checkpoint(path: Path, build: Callable[[dict], model_module.Model]):
             if parts[0] in ("params", "state"):
                 group = getattr(layers[parts[1]], parts[0])
                 if group[parts[2]].shape != archive[key].shape:
-                    raise ValueError(f"{path}: {key} has shape {archive[key].shape}, the "
-                                     f"model expects {group[parts[2]].shape}")
+                    raise ValueError(
+                        f"{path}: {key} has shape {archive[key].shape}, the "
+                        f"model expects {group[parts[2]].shape}"
+                    )
                 group[parts[2]] = archive[key].astype(model.dtype)
             elif parts[0] == "optimizer":
                 value = archive[key]

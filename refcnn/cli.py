@@ -26,45 +26,72 @@ from . import checkpoint, curves, data, optim
 from . import model as model_module
 
 # The learning-rate parameter of each optimizer (AdaDelta has none).
-LEARNING_RATE = {"SGD": "eta", "momentum": "eta", "AdaGrad": "eta", "RMSprop": "eta",
-                 "Adam": "alpha"}
+LEARNING_RATE = {
+    "SGD": "eta",
+    "momentum": "eta",
+    "AdaGrad": "eta",
+    "RMSprop": "eta",
+    "Adam": "alpha",
+}
 LOG_COLUMNS = ("epoch", "train_acc", "train_loss", "test_acc", "test_loss", "seconds")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="refcnn", description="Train and inspect the article's CNN with refcnn.")
+        prog="refcnn", description="Train and inspect the article's CNN with refcnn."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train the article's CNN on MNIST")
     train.add_argument("--epochs", type=int, default=30, help="total epochs (default 30)")
     train.add_argument("--batch-size", type=int, default=100)
     train.add_argument("--optimizer", choices=sorted(optim.OPTIMIZERS), default="SGD")
-    train.add_argument("--lr", type=float, default=None,
-                       help="learning rate (eta, or alpha for Adam); default: the "
-                            "optimizer's own (SGD: 0.1)")
+    train.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate (eta, or alpha for Adam); default: the optimizer's own (SGD: 0.1)",
+    )
     train.add_argument("--seed", type=int, default=10, help="seed of every random draw")
-    train.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                       help="float64 as in the article, float32 for speed")
-    train.add_argument("--data-dir", default=None,
-                       help=f"folder of the MNIST IDX files (or ${data.ENV_VAR}); without it, "
-                            "the subset shipped with refcnn")
+    train.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="float64 as in the article, float32 for speed",
+    )
+    train.add_argument(
+        "--data-dir",
+        default=None,
+        help=f"folder of the MNIST IDX files (or ${data.ENV_VAR}); without it, "
+        "the subset shipped with refcnn",
+    )
     train.add_argument("--out", default="refcnn-run", help="folder for log, plot, checkpoint")
-    train.add_argument("--resume", action="store_true",
-                       help="continue from OUT/checkpoint.npz up to --epochs in total")
-    train.add_argument("--overwrite", action="store_true",
-                       help="start afresh even if OUT already holds a run")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from OUT/checkpoint.npz up to --epochs in total",
+    )
+    train.add_argument(
+        "--overwrite", action="store_true", help="start afresh even if OUT already holds a run"
+    )
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     commands.add_parser("summary", help="print the article's model table")
 
     evaluate = commands.add_parser("evaluate", help="test accuracy and loss of a checkpoint")
     evaluate.add_argument("checkpoint")
-    evaluate.add_argument("--data-dir", default=None,
-                          help="data to evaluate on (default: the checkpoint's)")
+    evaluate.add_argument(
+        "--data-dir", default=None, help="data to evaluate on (default: the checkpoint's)"
+    )
 
     download = commands.add_parser("download", help="download MNIST with checksums")
     download.add_argument("--data-dir", default=None)
+
+    commands.add_parser(
+        "conformance",
+        add_help=False,
+        help="run the conformance suite (python -m refcnn.conformance --help)",
+    )
     return parser
 
 
@@ -118,8 +145,10 @@ class _Progress:
         filled = 30 * batch // batches
         elapsed = time.perf_counter() - self.started
         eta = elapsed / batch * (batches - batch)
-        sys.stderr.write(f"\repoch {epoch}/{self.total} [{'#' * filled}{'.' * (30 - filled)}] "
-                         f"{batch}/{batches} {elapsed:5.1f}s (ETA {eta:4.0f}s)")
+        sys.stderr.write(
+            f"\repoch {epoch}/{self.total} [{'#' * filled}{'.' * (30 - filled)}] "
+            f"{batch}/{batches} {elapsed:5.1f}s (ETA {eta:4.0f}s)"
+        )
         if batch == batches:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -129,8 +158,12 @@ def train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     ckpt = out / "checkpoint.npz"
     settings = {
-        "epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer,
-        "lr": args.lr, "seed": args.seed, "dtype": args.dtype,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "seed": args.seed,
+        "dtype": args.dtype,
         "data": _data_source(args.data_dir),
     }
     if args.epochs < 0 or args.batch_size < 1:
@@ -144,23 +177,33 @@ def train(args: argparse.Namespace) -> int:
         settings = {**saved, "epochs": args.epochs}
         if args.data_dir is not None:
             settings["data"] = _data_source(args.data_dir)
-        kept = ", ".join(f"{k}={saved[k]!r}" for k in ("batch_size", "optimizer", "lr", "seed",
-                                                        "dtype"))
-        print(f"resuming {ckpt} after epoch {info['epoch'][-1]}, up to epoch {args.epochs} "
-              f"({kept})", file=sys.stderr)
+        kept = ", ".join(
+            f"{k}={saved[k]!r}" for k in ("batch_size", "optimizer", "lr", "seed", "dtype")
+        )
+        print(
+            f"resuming {ckpt} after epoch {info['epoch'][-1]}, up to epoch {args.epochs} ({kept})",
+            file=sys.stderr,
+        )
     else:
         if ckpt.exists() and not args.overwrite:
-            raise SystemExit(f"refcnn train: {out} already holds a run; use --resume to "
-                             f"continue it or --overwrite to start again")
+            raise SystemExit(
+                f"refcnn train: {out} already holds a run; use --resume to "
+                f"continue it or --overwrite to start again"
+            )
         model = _build(settings)
         optimizer = _optimizer(args.optimizer, args.lr)
         info = None
     (x_train, t_train), (x_test, t_test) = _load_data(settings["data"])
-    source = "the MNIST subset shipped with refcnn" if settings["data"] == "embedded" else (
-        settings["data"])
+    source = (
+        "the MNIST subset shipped with refcnn"
+        if settings["data"] == "embedded"
+        else (settings["data"])
+    )
     print(f"data: {source}: {len(x_train)} training, {len(x_test)} test images", file=sys.stderr)
-    title = (f"refcnn, article CNN, {settings['optimizer']}, batch {settings['batch_size']}, "
-             f"seed {settings['seed']}, {settings['dtype']}")
+    title = (
+        f"refcnn, article CNN, {settings['optimizer']}, batch {settings['batch_size']}, "
+        f"seed {settings['seed']}, {settings['dtype']}"
+    )
 
     def save(model_: model_module.Model, optimizer_: dict, info_: dict) -> None:
         _write_log(out / "log.csv", info_)
@@ -170,16 +213,26 @@ def train(args: argparse.Namespace) -> int:
     progress = _Progress(args.epochs, not args.no_progress)
     try:
         model, optimizer, info = model_module.learn(
-            model, x_train, t_train, x_test, t_test, batch_size=settings["batch_size"],
-            epoch=args.epochs, optimizer=optimizer, learn_info=info,
-            on_batch_end=progress, on_epoch_end=save,
+            model,
+            x_train,
+            t_train,
+            x_test,
+            t_test,
+            batch_size=settings["batch_size"],
+            epoch=args.epochs,
+            optimizer=optimizer,
+            learn_info=info,
+            on_batch_end=progress,
+            on_epoch_end=save,
         )
         if len(info["epoch"]) == 1:  # nothing to train: keep epoch 0 on disk too
             save(model, optimizer, info)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: {out} holds the run up to its last finished epoch; continue "
-              f"with `refcnn train --out {out} --resume --epochs {args.epochs}`",
-              file=sys.stderr)
+        print(
+            f"\ninterrupted: {out} holds the run up to its last finished epoch; continue "
+            f"with `refcnn train --out {out} --resume --epochs {args.epochs}`",
+            file=sys.stderr,
+        )
         return 130
     plot = "curves.png" if curves.have_matplotlib() else "curves.svg"
     print(f"wrote {out / 'log.csv'}, {out / plot}, {ckpt}", file=sys.stderr)
@@ -191,13 +244,20 @@ def evaluate(args: argparse.Namespace) -> int:
     source = _data_source(args.data_dir) if args.data_dir else settings["data"]
     _, (x_test, t_test) = _load_data(source)
     accuracy, loss = model_module.evaluate(model, x_test, t_test)
-    print(f"{args.checkpoint}: epoch {info['epoch'][-1]}, test accuracy {accuracy:.4f}, "
-          f"test loss {loss:.6f} ({len(x_test)} images from "
-          f"{'the embedded subset' if source == 'embedded' else source})")
+    print(
+        f"{args.checkpoint}: epoch {info['epoch'][-1]}, test accuracy {accuracy:.4f}, "
+        f"test loss {loss:.6f} ({len(x_test)} images from "
+        f"{'the embedded subset' if source == 'embedded' else source})"
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["conformance"]:
+        from . import conformance
+
+        return conformance.main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "train":

@@ -59,9 +59,11 @@ def _png(info: dict, title: str) -> bytes:
 
 def _svg(info: dict, title: str) -> str:
     width, height, pad = 420, 300, 45
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * width}" '
-             f'height="{height + 30}" font-family="sans-serif" font-size="11">',
-             f'<text x="10" y="16">{title}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * width}" '
+        f'height="{height + 30}" font-family="sans-serif" font-size="11">',
+        f'<text x="10" y="16">{title}</text>',
+    ]
     epochs = info["epoch"]
     for panel, (train, test, label) in enumerate(SERIES):
         x0 = panel * width
@@ -75,15 +77,22 @@ def _svg(info: dict, title: str) -> str:
             y = 30 + (height - pad) * (1 - (v - low) / (high - low))
             return f"{x:.1f},{y:.1f}"
 
-        parts.append(f'<rect x="{x0 + pad}" y="30" width="{width - 2 * pad}" '
-                     f'height="{height - pad}" fill="none" stroke="#999"/>')
-        parts.append(f'<text x="{x0 + pad}" y="{height + 25}">{label} vs epoch '
-                     f'(0..{last}); range {low:.4g}..{high:.4g}</text>')
+        parts.append(
+            f'<rect x="{x0 + pad}" y="30" width="{width - 2 * pad}" '
+            f'height="{height - pad}" fill="none" stroke="#999"/>'
+        )
+        parts.append(
+            f'<text x="{x0 + pad}" y="{height + 25}">{label} vs epoch '
+            f"(0..{last}); range {low:.4g}..{high:.4g}</text>"
+        )
         for key, colour in ((train, "#1f77b4"), (test, "#d62728")):
-            points = [point(e, v) for e, v in zip(epochs, info[key], strict=True)
-                      if not math.isnan(v)]
+            points = [
+                point(e, v) for e, v in zip(epochs, info[key], strict=True) if not math.isnan(v)
+            ]
             if points:
-                parts.append(f'<polyline fill="none" stroke="{colour}" '
-                             f'points="{" ".join(points)}"><title>{key}</title></polyline>')
+                parts.append(
+                    f'<polyline fill="none" stroke="{colour}" '
+                    f'points="{" ".join(points)}"><title>{key}</title></polyline>'
+                )
     parts.append("</svg>")
     return "\n".join(parts)

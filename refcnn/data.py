@@ -286,7 +286,9 @@ def load_embedded_mnist() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarr
     of :func:`load_mnist`."""
     with np.load(EMBEDDED, allow_pickle=False) as archive:
         return tuple(
-            (archive[f"x_{part}"].reshape(-1, 28, 28, 1) / 255.0,
-             archive[f"t_{part}"].astype(np.int64))
+            (
+                archive[f"x_{part}"].reshape(-1, 28, 28, 1) / 255.0,
+                archive[f"t_{part}"].astype(np.int64),
+            )
             for part in ("train", "test")
         )

@@ -490,7 +490,7 @@ def plan(layers: list[Layer]) -> list[Step]:
     is fused (the article's ``reluc1``, ``pooling1``)."""
     steps, index = [], 0
     while index < len(layers):
-        pair = layers[index:index + 2]
+        pair = layers[index : index + 2]
         if [layer.kind.name for layer in pair] == ["relu", "max_pooling2d"]:
             steps.append(_relu_then_max_pool(*pair))
             index += 2

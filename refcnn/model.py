@@ -297,8 +297,7 @@ def _gradients(model: Model, x: np.ndarray, t: np.ndarray, ctx: Context):
             grads = step_grads[layer.name]
             if wd is not None:
                 for name in layer.kind.decayed:
-                    grads[name] = grads[name] + wd["back_func"](layer.params[name],
-                                                                **wd["params"])
+                    grads[name] = grads[name] + wd["back_func"](layer.params[name], **wd["params"])
             all_grads[layer.name] = grads
     return correct, error, all_grads
 

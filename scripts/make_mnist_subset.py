@@ -40,9 +40,12 @@ def main() -> None:
     train = balanced(arrays["train_labels"], 600, rng)
     test = balanced(arrays["test_labels"], 100, rng)
     content = {
-        "x_train": arrays["train_images"][train], "t_train": arrays["train_labels"][train],
-        "x_test": arrays["test_images"][test], "t_test": arrays["test_labels"][test],
-        "train_index": train.astype(np.int32), "test_index": test.astype(np.int32),
+        "x_train": arrays["train_images"][train],
+        "t_train": arrays["train_labels"][train],
+        "x_test": arrays["test_images"][test],
+        "t_test": arrays["test_labels"][test],
+        "train_index": train.astype(np.int32),
+        "test_index": test.astype(np.int32),
     }
     # A zip written entry by entry with a fixed timestamp: byte-identical reruns.
     buffer = io.BytesIO()
@@ -54,8 +57,10 @@ def main() -> None:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, npy.getvalue())
     TARGET.write_bytes(buffer.getvalue())
-    print(f"wrote {TARGET} ({TARGET.stat().st_size} bytes): {len(train)} train, "
-          f"{len(test)} test images")
+    print(
+        f"wrote {TARGET} ({TARGET.stat().st_size} bytes): {len(train)} train, "
+        f"{len(test)} test images"
+    )
 
 
 if __name__ == "__main__":
