@@ -77,7 +77,7 @@ def convolution2d(u, W, b, padding=0, strides=1):
 def convolution2d_back(dz, u, W, b, padding=0, strides=1, calc_du_flag=True):
     (ph, pw), (sh, sw) = pair(padding), pair(strides)
     u, W, dz = (np.asarray(a, dtype=float) for a in (u, W, dz))
-    fn, fh, fw, _ = W.shape
+    _, fh, fw, _ = W.shape
     pu = zero_pad(u, ph, pw)
     dpu = np.zeros(pu.shape)
     dW = np.zeros(W.shape)

@@ -9,7 +9,7 @@ from tests.impls.article_loops import *  # noqa: F403
 
 def _counts(u, pool_size, padding, strides):
     return article_loops.average_pooling2d(
-        np.ones(np.shape(u)[:3] + (1,)), pool_size, padding, strides
+        np.ones((*np.shape(u)[:3], 1)), pool_size, padding, strides
     )
 
 
