@@ -134,6 +134,9 @@ _CONFIG: dict = {}
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     _CONFIG["config"] = session.config
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and not hasattr(session.config, "workerinput"):
+        reporter.write_line(header(session.config))  # also under -q
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -143,26 +146,25 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if not verdict.cells:
         return
     name = impl_mod.resolve_name(config.getoption("--impl"))
-    oracle = "torch" if orc.torch_available() else "refcnn (torch is not installed)"
+    oracle = "torch" if orc.torch_available() else "golden fixtures + refcnn (no torch)"
     terminalreporter.section(f"conformance verdict: {name} (oracle: {oracle})")
     terminalreporter.write_line(verdict.table())
     for test_id in getattr(config, "_refcnn_unused_xfails", []):
         terminalreporter.write_line(f"warning: --xfails-file entry {test_id} matches no test")
     path = config.getoption("--conformance-report")
     if path:
-        verdict.write_json(path, name, oracle)
+        verdict.write_json(path, name, orc.describe())
         terminalreporter.write_line(f"verdict written to {path}")
 
 
-def pytest_report_header(config: pytest.Config) -> list[str]:
+def header(config: pytest.Config) -> str:
     name = impl_mod.resolve_name(config.getoption("--impl"))
-    oracle = "torch" if orc.torch_available() else "refcnn (torch is not installed)"
     strict = config.getoption("--strict-policies") or name == impl_mod.REFERENCE
     policies = "checked" if strict else "not checked (use --strict-policies)"
-    return [
-        f"refcnn conformance: implementation under test = {name}; oracle = {oracle}; "
+    return (
+        f"refcnn conformance: implementation under test = {name}; oracle = {orc.describe()}; "
         f"policies (dtype, validation) {policies}"
-    ]
+    )
 
 
 @pytest.fixture(scope="session")

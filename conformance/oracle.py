@@ -3,8 +3,10 @@
 * torch (``TorchOracle``) when it is installed: the article's semantics are
   written with torch ops in :mod:`conformance.torch_reference`, evaluated in
   float64 whatever the dtype under test, gradients by ``torch.autograd``;
-* refcnn itself (``RefcnnOracle``) when torch is not installed, announced at
-  the top of the run. The article fixtures are checked in every case.
+* without torch, the golden fixtures (torch's results, stored) judge the
+  stored cases, and refcnn itself (``RefcnnOracle``, checked by those same
+  fixtures) judges the generated inputs; the header says so. The article
+  fixtures are checked in every case.
 """
 
 from __future__ import annotations
@@ -19,7 +21,20 @@ from .strategies import Sample
 
 
 def torch_available() -> bool:
-    return importlib.util.find_spec("torch") is not None
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except ImportError:  # a blocked or broken installation counts as absent
+        return False
+
+
+def describe() -> str:
+    """The oracle, for the run's header and the verdict."""
+    if torch_available():
+        return "torch"
+    return (
+        "golden fixtures made by torch (fixtures/golden) for stored cases, and refcnn for "
+        "generated inputs; torch is not installed"
+    )
 
 
 class TorchOracle:

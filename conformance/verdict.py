@@ -36,6 +36,7 @@ CHECK_OF = {
     "test_step_function_prints_the_articles_array": "fixtures",
     "test_convolution2d_prints_the_articles_array": "fixtures",
     "test_bad_input_raises_a_clear_error": "validation",
+    "test_golden_cases": "golden",
     "test_optimizer_trajectory_matches_torch_optim": "trajectory",
     "test_initializer_distribution": "distribution",
     "test_weight_initializer_parameters": "distribution",

@@ -258,6 +258,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import conformance
 
         return conformance.main(argv[1:])
+    if argv[:1] == ["regenerate-fixtures"]:
+        from conformance import golden  # the suite's package, installed beside refcnn
+
+        return golden.main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "train":

@@ -1,0 +1,434 @@
+"""Golden fixtures: stored torch results, so the suite runs without torch.
+
+Two kinds of fixtures are kept apart:
+
+* ``fixtures/article/``: the article's printed arrays, transcribed by hand.
+  The ground truth; nothing here ever writes to them (``regenerate`` checks
+  them against refcnn and torch and reports, but refuses to modify them);
+* ``fixtures/golden/<op>.npz``: derived cases, one file per op of the op
+  table. Inputs are drawn, derandomized, from the op's own hypothesis
+  strategy (so they cover the corners the property tests cover); outputs
+  and gradients are computed by torch in float64. ``MANIFEST.json`` records
+  per file its SHA-256, case count and coverage, and the versions and seed
+  that made it.
+
+``python scripts/regenerate_fixtures.py`` rebuilds them (``--op NAME`` for
+one, ``--check`` to compare without writing). Files are written to a
+temporary name and renamed, so an interrupted run leaves the old ones whole;
+the bytes depend only on the inputs and the library versions, so two runs
+give identical files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import fixtures as fx
+from . import op_table as ot
+from .strategies import Sample, as_pair
+
+# REFCNN_GOLDEN_DIR points the suite at another copy (the tests use it).
+GOLDEN_DIR = Path(os.environ.get("REFCNN_GOLDEN_DIR") or fx.FIXTURES_DIR / "golden")
+MANIFEST = "MANIFEST.json"
+CASES_PER_OP = 30
+SEED = 20261128  # of the gradients dz; the inputs come from derandomized hypothesis
+CHECK_RTOL = 1e-12
+_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+class IntegrityError(AssertionError):
+    """A golden file does not match its manifest entry."""
+
+
+@dataclass
+class GoldenCase:
+    sample: Sample
+    dz: np.ndarray | None
+    z: np.ndarray
+    grads: dict[str, np.ndarray]
+
+
+# --- drawing and computing ---------------------------------------------------------
+
+
+def draw_samples(op: ot.Op, count: int = CASES_PER_OP) -> list[Sample]:
+    """``count`` samples of the op's strategy, the same on every run."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import strategies as st
+
+    collected: list[Sample] = []
+
+    @settings(
+        max_examples=count,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(st.data())
+    def collect(data: st.DataObject) -> None:
+        collected.append(data.draw(op.samples("float64")))
+
+    collect()
+    return collected[:count]
+
+
+def compute(op: ot.Op, samples: list[Sample], oracle: Any) -> list[GoldenCase]:
+    cases = []
+    for index, sample in enumerate(samples):
+        z = np.asarray(oracle.forward(op, sample), dtype=np.float64)
+        dz, grads = None, {}
+        if op.backward:
+            rng = np.random.default_rng([SEED, index, len(op.name)])
+            dz = rng.standard_normal(z.shape)
+            grads = {
+                k: np.asarray(v, dtype=np.float64)
+                for k, v in oracle.backward(op, sample, dz).items()
+            }
+        cases.append(GoldenCase(sample, dz, z, grads))
+    return cases
+
+
+def _window(sample: Sample) -> tuple[int, int] | None:
+    """The (kh, kw) of a convolution or pooling sample, else None."""
+    if "pool_size" in sample.params:
+        return as_pair(sample.params["pool_size"])
+    f = sample.arrays.get("f")
+    W = sample.arrays.get("W")
+    if f is not None:
+        return {2: f.shape, 3: f.shape[:2], 4: f.shape[1:3]}[f.ndim]
+    if W is not None and W.ndim == 4:
+        return W.shape[1:3]
+    return None
+
+
+def coverage(op: ot.Op, samples: list[Sample]) -> dict[str, int]:
+    """How many cases hit each corner the property tests aim at."""
+    tags: dict[str, int] = {}
+
+    def tag(name: str) -> None:
+        tags[name] = tags.get(name, 0) + 1
+
+    for sample in samples:
+        u = sample.arrays.get("u")
+        params = sample.params
+        if u is not None and u.ndim and u.shape[0] == 0:
+            tag("empty batch")
+        if u is not None and u.size and u.max() < 0:
+            tag("all negative")
+        if u is not None and u.size and np.array_equal(u, np.round(u)):
+            tag("integer values (ties)")
+        if any(isinstance(v, tuple) for v in params.values()):
+            tag("(h, w) tuple parameter")
+        window = _window(sample)
+        if window is None or u is None:
+            continue
+        kh, kw = window
+        padding = as_pair(params.get("padding", params.get("p", 0)))
+        strides = params.get("strides", params.get("s", 1))
+        strides = window if strides is None else as_pair(strides)
+        if "strides" in params and params["strides"] is None:
+            tag("default strides")
+        if padding != (0, 0):
+            tag("padding")
+            if u.size and u.max() < 0:
+                tag("negative values under padding")
+        if strides[0] < kh or strides[1] < kw:
+            tag("overlapping windows")
+        h, w = (u.shape[1], u.shape[2]) if u.ndim == 4 else (u.shape[0], u.shape[1])
+        if (h + 2 * padding[0] - kh) % strides[0] or (w + 2 * padding[1] - kw) % strides[1]:
+            tag("stride not dividing the padded size")
+    return dict(sorted(tags.items()))
+
+
+# --- the file format --------------------------------------------------------------------
+
+
+def _json_params(params: dict) -> dict:
+    return {
+        k: (list(v) if isinstance(v, tuple) else v)
+        for k, v in params.items()
+        if not isinstance(v, np.ndarray)
+    }
+
+
+def encode(cases: list[GoldenCase]) -> bytes:
+    """A zip of .npy entries with fixed timestamps: the same cases give the
+    same bytes."""
+    entries: dict[str, np.ndarray] = {}
+    meta = []
+    for i, case in enumerate(cases):
+        for name, array in case.sample.arrays.items():
+            entries[f"{i}/in/{name}"] = array
+        for name, value in case.sample.params.items():
+            if isinstance(value, np.ndarray):
+                entries[f"{i}/param/{name}"] = value
+        entries[f"{i}/out/z"] = case.z
+        if case.dz is not None:
+            entries[f"{i}/dz"] = case.dz
+        for name, grad in case.grads.items():
+            entries[f"{i}/grad/{name}"] = grad
+        meta.append(
+            {
+                "params": _json_params(case.sample.params),
+                "tuples": sorted(k for k, v in case.sample.params.items() if isinstance(v, tuple)),
+                "origin": case.sample.origin,
+            }
+        )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        info = zipfile.ZipInfo("cases.json", date_time=_DATE)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, json.dumps(meta, sort_keys=True, indent=0))
+        for name in sorted(entries, key=lambda n: (int(n.split("/")[0]), n)):
+            npy = io.BytesIO()
+            np.lib.format.write_array(
+                npy,
+                np.array(entries[name], order="C"),  # keeps 0-d
+                allow_pickle=False,
+            )
+            info = zipfile.ZipInfo(name + ".npy", date_time=_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, npy.getvalue())
+    return buffer.getvalue()
+
+
+def decode(content: bytes) -> list[GoldenCase]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        meta = json.loads(archive.read("cases.json"))
+        arrays = {
+            name[:-4]: np.lib.format.read_array(io.BytesIO(archive.read(name)), allow_pickle=False)
+            for name in archive.namelist()
+            if name.endswith(".npy")
+        }
+    cases = []
+    for i, entry in enumerate(meta):
+
+        def part(kind: str, i: int = i) -> dict[str, np.ndarray]:
+            prefix = f"{i}/{kind}/"
+            return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+        params = {k: tuple(v) if k in entry["tuples"] else v for k, v in entry["params"].items()}
+        params.update(part("param"))
+        sample = Sample(part("in"), params, entry["origin"])
+        cases.append(GoldenCase(sample, arrays.get(f"{i}/dz"), arrays[f"{i}/out/z"], part("grad")))
+    return cases
+
+
+# --- reading with integrity checks -----------------------------------------------------
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def read_manifest(directory: Path = GOLDEN_DIR) -> dict:
+    path = directory / MANIFEST
+    if not path.exists():
+        raise IntegrityError(f"{path} is missing; run scripts/regenerate_fixtures.py")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_golden(op_name: str, directory: Path = GOLDEN_DIR) -> list[GoldenCase]:
+    """The cases of one op, after checking the file against the manifest."""
+    manifest = read_manifest(directory)
+    filename = f"{op_name}.npz"
+    entry = manifest["files"].get(filename)
+    path = directory / filename
+    if entry is None:
+        raise IntegrityError(f"{path}: not in {MANIFEST}")
+    if not path.exists():
+        raise IntegrityError(f"{path}: listed in {MANIFEST} but missing")
+    content = path.read_bytes()
+    digest = sha256(content)
+    if digest != entry["sha256"]:
+        raise IntegrityError(
+            f"{path}: SHA-256 {digest} does not match {MANIFEST} ({entry['sha256']}): the file "
+            f"was edited or corrupted; restore it from git or run "
+            f"scripts/regenerate_fixtures.py --op {op_name}"
+        )
+    return decode(content)
+
+
+def golden_ops(directory: Path = GOLDEN_DIR) -> list[str]:
+    try:
+        return sorted(name[:-4] for name in read_manifest(directory)["files"])
+    except IntegrityError:
+        return []
+
+
+# --- regenerate / check ---------------------------------------------------------------------
+
+
+def _versions() -> dict[str, str]:
+    import hypothesis
+    import torch
+
+    return {
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "hypothesis": hypothesis.__version__,
+    }
+
+
+def _atomic_write(path: Path, content: bytes) -> None:
+    from refcnn.checkpoint import atomic_write
+
+    atomic_write(path, lambda f: f.write(content))
+
+
+def _compare(stored: list[GoldenCase], fresh: list[GoldenCase]) -> list[str]:
+    problems = []
+    if len(stored) != len(fresh):
+        return [f"{len(stored)} stored cases, {len(fresh)} recomputed"]
+    for i, (old, new) in enumerate(zip(stored, fresh, strict=True)):
+        pairs = [("z", old.z, new.z)] + [
+            (f"d{k}", old.grads[k], new.grads.get(k)) for k in old.grads
+        ]
+        for label, a, b in pairs:
+            if b is None or a.shape != b.shape:
+                problems.append(f"case {i} {label}: shape changed")
+                continue
+            scale = max(1.0, float(np.abs(a).max(initial=0.0)))
+            diff = float(np.abs(a - b).max(initial=0.0))
+            if not diff <= CHECK_RTOL * scale:
+                problems.append(
+                    f"case {i} {label}: max |diff| {diff:.3g} > {CHECK_RTOL * scale:.3g}"
+                )
+    return problems
+
+
+def check_article_fixtures(oracle: Any) -> list[str]:
+    """Compare the transcribed article arrays with refcnn and torch; never
+    writes. Returns the problems found."""
+    import refcnn
+
+    problems = []
+    for example in fx.article_examples():
+        arrays = [example.inputs[n] for n in example.args]
+        got = getattr(refcnn, example.function)(*arrays, **example.kwargs)
+        op = ot.BY_NAME[example.function]
+        sample = Sample(
+            dict(zip(op.inputs, (a.astype(float) for a in arrays), strict=True)),
+            dict(example.kwargs),
+        )
+        for source, value in (("refcnn", got), ("torch", oracle.forward(op, sample))):
+            if not np.array_equal(np.asarray(value), example.expected):
+                problems.append(f"fixtures/article/{example.id}.json differs from {source}")
+    return problems
+
+
+def regenerate(
+    ops: list[str] | None = None,
+    check: bool = False,
+    directory: Path = GOLDEN_DIR,
+    out: Any = sys.stdout,
+) -> int:
+    """Rebuild (or with ``check`` compare) the golden files; 0 when all is well."""
+    from .oracle import TorchOracle
+
+    oracle = TorchOracle()
+    status = 0
+    for problem in check_article_fixtures(oracle):
+        print(
+            f"ARTICLE FIXTURE: {problem} (not modified: the article's numbers are "
+            f"transcribed by hand)",
+            file=out,
+        )
+        status = 1
+    selected = [op for op in ot.OPS if ops is None or op.name in ops]
+    unknown = set(ops or ()) - {op.name for op in ot.OPS}
+    if unknown:
+        print(f"unknown op(s): {', '.join(sorted(unknown))}", file=out)
+        return 2
+    try:
+        manifest = read_manifest(directory)
+    except IntegrityError:
+        if check:
+            raise
+        manifest = {"files": {}}
+    files = dict(manifest.get("files", {}))
+    for op in selected:
+        samples = draw_samples(op)
+        cases = compute(op, samples, oracle)
+        filename = f"{op.name}.npz"
+        if check:
+            try:
+                stored = load_golden(op.name, directory)
+            except IntegrityError as exc:
+                print(f"{filename}: {exc}", file=out)
+                status = 1
+                continue
+            problems = _compare(stored, compute(op, [c.sample for c in stored], oracle))
+            print(
+                f"{filename}: {'ok' if not problems else 'DRIFT'} ({len(stored)} cases)", file=out
+            )
+            for problem in problems[:10]:
+                print(f"    {problem}", file=out)
+            status = status or (1 if problems else 0)
+            continue
+        content = encode(cases)
+        _atomic_write(directory / filename, content)
+        files[filename] = {
+            "sha256": sha256(content),
+            "cases": len(cases),
+            "bytes": len(content),
+            "coverage": coverage(op, samples),
+        }
+        print(f"{filename}: {len(cases)} cases, {len(content)} bytes", file=out)
+    if not check:
+        manifest = {
+            "about": "derived golden cases; see conformance/golden.py. The article's "
+            "transcribed arrays are in ../article and are never generated.",
+            "generator": {
+                "script": "scripts/regenerate_fixtures.py",
+                "cases_per_op": CASES_PER_OP,
+                "dz_seed": SEED,
+                "inputs": "derandomized hypothesis draws of each op's strategy "
+                "(conformance/op_table.py)",
+                "computed_in": "float64",
+            },
+            "versions": _versions(),
+            "files": dict(sorted(files.items())),
+        }
+        _atomic_write(
+            directory / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+        )
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="regenerate_fixtures",
+        description="Rebuild or check the golden fixtures (fixtures/golden) from torch.",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="recompute and compare within tolerance; write nothing"
+    )
+    parser.add_argument(
+        "--op", action="append", dest="ops", metavar="NAME", help="only this op (repeatable)"
+    )
+    parser.add_argument("--dir", default=str(GOLDEN_DIR), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("regenerate_fixtures needs torch (pip install torch==2.13.0)", file=sys.stderr)
+        return 2
+    try:
+        return regenerate(args.ops, args.check, Path(args.dir))
+    except IntegrityError as exc:
+        print(exc, file=sys.stderr)
+        return 1

@@ -1,0 +1,217 @@
+"""The derived golden fixtures: --check passes, regeneration is byte-identical
+and atomic, tampering is caught by name, the article's fixtures are never
+written, and the conformance suite runs where torch cannot be imported."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance import fixtures as fx
+from conformance import golden
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "regenerate_fixtures.py"
+needs_torch = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("torch") is None, reason="needs torch"
+)
+
+# A sitecustomize that makes `import torch` fail, as on a machine without it.
+NO_TORCH = """
+import sys
+class _NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError("No module named 'torch'", name=name)
+        return None
+sys.meta_path.insert(0, _NoTorch())
+"""
+
+
+def digests(directory: Path) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.iterdir())
+        if p.is_file()
+    }
+
+
+def run(args: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@needs_torch
+def test_check_passes_on_the_committed_fixtures() -> None:
+    result = run([str(SCRIPT), "--check"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(": ok (30 cases)") == len(golden.read_manifest()["files"])
+
+
+@needs_torch
+def test_regeneration_is_byte_identical(tmp_path: Path) -> None:
+    ops = ["--op", "max_pooling2d", "--op", "softmax_cross_entropy"]
+    first, second = tmp_path / "a", tmp_path / "b"
+    for directory in (first, second):
+        directory.mkdir()
+        result = run([str(SCRIPT), *ops, "--dir", str(directory)])
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert digests(first) == digests(second)
+    committed = digests(golden.GOLDEN_DIR)
+    assert digests(first)["max_pooling2d.npz"] == committed["max_pooling2d.npz"]
+
+
+@needs_torch
+def test_drift_is_reported_per_file(tmp_path: Path) -> None:
+    """A stored value that torch no longer reproduces: --check exits 1 and says
+    which file, case and array (the manifest is updated to the edited file, so
+    it is a drift, not a corruption)."""
+    copy = tmp_path / "golden"
+    shutil.copytree(golden.GOLDEN_DIR, copy)
+    cases = golden.load_golden("average_pooling2d", copy)
+    index = next(i for i, case in enumerate(cases) if case.z.size)
+    cases[index].z = cases[index].z + 1e-6
+    content = golden.encode(cases)
+    (copy / "average_pooling2d.npz").write_bytes(content)
+    manifest = json.loads((copy / golden.MANIFEST).read_text())
+    manifest["files"]["average_pooling2d.npz"]["sha256"] = golden.sha256(content)
+    (copy / golden.MANIFEST).write_text(json.dumps(manifest))
+    result = run(
+        [
+            str(SCRIPT),
+            "--check",
+            "--op",
+            "average_pooling2d",
+            "--op",
+            "flatten2d",
+            "--dir",
+            str(copy),
+        ]
+    )
+    assert result.returncode == 1
+    assert "average_pooling2d.npz: DRIFT" in result.stdout and f"case {index} z" in result.stdout
+    assert "flatten2d.npz: ok" in result.stdout
+
+
+def test_tampered_file_is_caught_by_name(tmp_path: Path) -> None:
+    copy = tmp_path / "golden"
+    shutil.copytree(golden.GOLDEN_DIR, copy)
+    path = copy / "convolution2d.npz"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(golden.IntegrityError, match=r"convolution2d\.npz: SHA-256"):
+        golden.load_golden("convolution2d", copy)
+    golden.load_golden("flatten2d", copy)  # the others are still used
+    result = run(
+        [
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "conformance/test_golden.py",
+            "-k",
+            "convolution2d or flatten2d",
+        ],
+        env={"REFCNN_GOLDEN_DIR": str(copy)},
+    )
+    assert result.returncode == 1
+    assert "convolution2d.npz: SHA-256" in result.stdout
+    assert (
+        "test_golden_cases[flatten2d-f64] PASSED"
+        in run(
+            [
+                "-m",
+                "pytest",
+                "-v",
+                "-p",
+                "no:cacheprovider",
+                "conformance/test_golden.py",
+                "-k",
+                "flatten2d",
+            ],
+            env={"REFCNN_GOLDEN_DIR": str(copy)},
+        ).stdout
+    )
+
+
+@needs_torch
+def test_interrupted_regeneration_leaves_the_old_files_whole(tmp_path: Path, monkeypatch) -> None:
+    copy = tmp_path / "golden"
+    shutil.copytree(golden.GOLDEN_DIR, copy)
+    before = digests(copy)
+    from refcnn import checkpoint
+
+    def dies_half_way(path: Path, content: bytes) -> None:
+        def write(file) -> None:
+            file.write(content[: len(content) // 2])
+            raise KeyboardInterrupt  # Ctrl-C in the middle of a file
+
+        checkpoint.atomic_write(path, write)
+
+    monkeypatch.setattr(golden, "_atomic_write", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        golden.regenerate(["max_pooling2d"], directory=copy, out=open(os.devnull, "w"))
+    assert digests(copy) == before  # no half file, no leftover temporary
+
+
+@needs_torch
+def test_regeneration_never_writes_the_article_fixtures(tmp_path: Path) -> None:
+    before = digests(fx.ARTICLE_DIR)
+    copy = tmp_path / "golden"
+    copy.mkdir()
+    result = run([str(SCRIPT), "--op", "conv", "--dir", str(copy)])
+    assert result.returncode == 0 and "ARTICLE FIXTURE" not in result.stdout
+    assert digests(fx.ARTICLE_DIR) == before
+    assert sorted(p.name for p in copy.iterdir()) == ["MANIFEST.json", "conv.npz"]
+
+
+@pytest.mark.parametrize("impl", ["refcnn", "tests.impls.article_loops"])
+def test_suite_runs_without_torch(impl: str, tmp_path: Path) -> None:
+    (tmp_path / "sitecustomize.py").write_text(NO_TORCH)
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    probe = run(
+        [
+            "-c",
+            "import importlib.util as u, sys; import conformance.oracle as o; "
+            "print(o.torch_available())",
+        ],
+        env,
+    )
+    assert probe.stdout.strip() == "False", probe.stderr
+    report = tmp_path / "verdict.json"
+    result = run(
+        [
+            "-m",
+            "refcnn.conformance",
+            "--impl",
+            impl,
+            "-n",
+            "0",
+            "--conformance-report",
+            str(report),
+        ],
+        env,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "oracle = golden fixtures made by torch" in result.stdout
+    verdict = json.loads(report.read_text())
+    assert verdict["oracle"].startswith("golden fixtures")
+    for op in ("convolution2d", "max_pooling2d", "average_pooling2d", "flatten2d"):
+        assert verdict["ops"][op]["golden"]["status"] == "pass"
+        assert verdict["ops"][op]["backward"]["status"] == "pass"
+    assert verdict["ops"]["max_pooling2d"]["semantics"]["status"] == "skipped"  # needs torch
