@@ -29,50 +29,56 @@ def test_golden_cases(name: str, dtype: str, impl) -> None:
     op = ot.BY_NAME[name]
     for function in op.imports:
         impl.require(function)
-    cases = golden.load_golden(name)  # IntegrityError names the file
+    for index, case in enumerate(golden.load_golden(name)):  # IntegrityError names the file
+        check_case(impl, op, case, dtype, f"fixtures/golden/{name}.npz case {index}")
+
+
+def _cast(value, dtype: str):
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return value.astype(dtype)
+    return value
+
+
+def check_case(impl, op: ot.Op, case: golden.GoldenCase, dtype: str, where: str) -> None:
     rtol = ch.rtol_for(dtype, op.rtol)
-    for index, case in enumerate(cases):
-        arrays = {
-            k: v.astype(dtype) if v.dtype.kind == "f" else v for k, v in case.sample.arrays.items()
-        }
-        params = {
-            k: v.astype(dtype) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v
-            for k, v in case.sample.params.items()
-        }
-        forward = ot.forward_params(op, ot.Sample(arrays, params))
-        got = op.call_forward(impl.require, arrays, forward)
-        where = f"fixtures/golden/{name}.npz case {index} ({dtype}, {case.sample.origin})"
-        repro_arrays = {**arrays, **ot.array_params(forward)}
+    arrays = {k: _cast(v, dtype) for k, v in case.sample.arrays.items()}
+    params = {k: _cast(v, dtype) for k, v in case.sample.params.items()}
+    forward = ot.forward_params(op, ot.Sample(arrays, params))
+    where = f"{where} ({dtype}, {case.sample.origin})"
+    got = op.call_forward(impl.require, arrays, forward)
+    repro_arrays = {**arrays, **ot.array_params(forward)}
+    ch.assert_close(
+        got,
+        case.z,
+        rtol,
+        f"{op.name} forward, {where}",
+        lambda: ch.reproduction(
+            impl.name, op.imports, repro_arrays, op.forward_call_source(forward), case.z, rtol
+        ),
+    )
+    if not op.backward:
+        return
+    values = {**arrays, "z": case.z.astype(dtype), "dz": case.dz.astype(dtype)}
+    grads = op.call_backward(impl.require, values, params)
+    names = op.backward_args or (*op.inputs, "dz")
+    back_arrays = {**{n: values[n] for n in names}, **ot.array_params(params)}
+    for position, grad_name in enumerate(op.grads):
+        if grad_name == "u" and params.get("calc_du_flag") is False:
+            continue
+        pick = f"[{position}]" if len(op.grads) > 1 else ""
+        expected = case.grads[grad_name]
         ch.assert_close(
-            got,
-            case.z,
+            grads[grad_name],
+            expected,
             rtol,
-            f"{name} forward, {where}",
-            lambda: ch.reproduction(
-                impl.name, op.imports, repro_arrays, op.forward_call_source(forward), case.z, rtol
+            f"{op.name} backward d{grad_name}, {where}",
+            lambda expected=expected, pick=pick: ch.reproduction(
+                impl.name,
+                op.imports,
+                back_arrays,
+                op.backward_call_source(params),
+                expected,
+                rtol,
+                pick,
             ),
         )
-        if not op.backward:
-            continue
-        values = {**arrays, "z": case.z.astype(dtype), "dz": case.dz.astype(dtype)}
-        grads = op.call_backward(impl.require, values, params)
-        for position, grad_name in enumerate(op.grads):
-            if grad_name == "u" and params.get("calc_du_flag") is False:
-                continue
-            pick = f"[{position}]" if len(op.grads) > 1 else ""
-            names = op.backward_args or (*op.inputs, "dz")
-            ch.assert_close(
-                grads[grad_name],
-                case.grads[grad_name],
-                rtol,
-                f"{name} backward d{grad_name}, {where}",
-                lambda g=grad_name, p=pick: ch.reproduction(
-                    impl.name,
-                    op.imports,
-                    {**{n: values[n] for n in names}, **ot.array_params(params)},
-                    op.backward_call_source(params),
-                    case.grads[g],
-                    rtol,
-                    p,
-                ),
-            )
