@@ -206,11 +206,15 @@ def train(args: argparse.Namespace) -> int:
     )
 
     def save(model_: model_module.Model, optimizer_: dict, info_: dict) -> None:
+        # The checkpoint first: the log and the plot are derived from it, so
+        # after a crash they may lag it by an epoch but never run ahead.
+        checkpoint.save_checkpoint(ckpt, model_, optimizer_, info_, settings)
         _write_log(out / "log.csv", info_)
         curves.write_curves(info_, out / "curves.png", title)
-        checkpoint.save_checkpoint(ckpt, model_, optimizer_, info_, settings)
 
     progress = _Progress(args.epochs, not args.no_progress)
+    if info is not None:  # resuming: the log may lag the checkpoint after a crash
+        _write_log(out / "log.csv", info)
     try:
         model, optimizer, info = model_module.learn(
             model,
@@ -228,6 +232,10 @@ def train(args: argparse.Namespace) -> int:
         if len(info["epoch"]) == 1:  # nothing to train: keep epoch 0 on disk too
             save(model, optimizer, info)
     except KeyboardInterrupt:
+        if ckpt.exists():  # the interrupt may fall between the checkpoint and the log
+            info = checkpoint.load_checkpoint(ckpt, _build)[2]
+            _write_log(out / "log.csv", info)
+            curves.write_curves(info, out / "curves.png", title)
         print(
             f"\ninterrupted: {out} holds the run up to its last finished epoch; continue "
             f"with `refcnn train --out {out} --resume --epochs {args.epochs}`",

@@ -171,8 +171,9 @@ def read_idx(path: Path, spec: IdxFile | None = None) -> np.ndarray:
     return array
 
 
-def _missing_message(data_dir: Path, missing: Sequence[str]) -> str:
-    names = ", ".join(MNIST_FILES[key].stem + ".gz" for key in missing)
+def _missing_message(data_dir: Path, missing: Sequence[str],
+                     files: dict[str, IdxFile] = MNIST_FILES) -> str:
+    names = ", ".join(files[key].stem + ".gz" for key in missing)
     return (
         f"MNIST is not in {data_dir}: put {names} there (gzip-compressed or not), or set "
         f"{ENV_VAR} to the folder that holds them, or run `refcnn download` with network "
@@ -185,23 +186,26 @@ def load_mnist(
     verify: bool = True,
     download: bool = False,
     progress: bool = True,
+    mirrors: Sequence[str] = MIRRORS,
+    files: dict[str, IdxFile] = MNIST_FILES,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """``((x_train, t_train), (x_test, t_test))``: images float64
     ``(n, 28, 28, 1)`` in [0, 1], labels int64 ``(n,)``.
 
     ``verify`` checks sizes and SHA-256 (the structure is always checked);
-    ``download`` fetches missing files first.
+    ``download`` fetches missing files first. ``files`` describes the four
+    files (MNIST's by default; the tests pass their own).
     """
     data_dir = Path(data_dir).expanduser() if data_dir else default_data_dir()
-    missing = [key for key, spec in MNIST_FILES.items() if _find(data_dir, spec) is None]
+    missing = [key for key, spec in files.items() if _find(data_dir, spec) is None]
     if missing and download:
-        download_mnist(data_dir, keys=missing, progress=progress)
+        download_mnist(data_dir, mirrors, keys=missing, progress=progress, files=files)
         missing = []
     if missing:
-        raise DataError(_missing_message(data_dir, missing))
+        raise DataError(_missing_message(data_dir, missing, files))
     arrays = {
         key: read_idx(_find(data_dir, spec), spec if verify else None)
-        for key, spec in MNIST_FILES.items()
+        for key, spec in files.items()
     }
     for part in ("train", "test"):
         if len(arrays[f"{part}_images"]) != len(arrays[f"{part}_labels"]):
@@ -233,14 +237,15 @@ def download_mnist(
     keys: Sequence[str] | None = None,
     progress: bool = True,
     timeout: float = 30.0,
+    files: dict[str, IdxFile] = MNIST_FILES,
 ) -> Path:
     """Fetch the (missing) MNIST files into ``data_dir``, trying each mirror;
     every file is checked before it is moved into place (atomically)."""
     data_dir = Path(data_dir).expanduser() if data_dir else default_data_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
-    for key in keys or list(MNIST_FILES):
-        spec = MNIST_FILES[key]
+    for key in keys or list(files):
+        spec = files[key]
         if _find(data_dir, spec) is not None:
             continue
         for mirror in mirrors:

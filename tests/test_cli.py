@@ -1,0 +1,144 @@
+"""`refcnn` on the embedded MNIST subset: outputs, resume after a kill,
+Ctrl-C, evaluate, summary. Runs the real command in subprocesses."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conformance import fixtures as fx
+from refcnn import checkpoint, model
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def refcnn(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "refcnn", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "REFCNN_DATA_DIR": ""})
+
+
+def start(*args: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "refcnn", *args], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "REFCNN_DATA_DIR": ""})
+
+
+def log_rows(out: Path) -> list[dict]:
+    with open(out / "log.csv", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def wait_for_epoch(out: Path, epoch: int, process: subprocess.Popen, limit: float = 300) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if (out / "log.csv").exists() and len(log_rows(out)) > epoch:  # written after the
+            return  # checkpoint of that epoch
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    raise AssertionError(f"no epoch {epoch} in {out} after {limit} s")
+
+
+def load(out: Path):
+    return checkpoint.load_checkpoint(
+        out / "checkpoint.npz", lambda s: model.article_model(s["seed"], s["dtype"]))
+
+
+def same_run(a: Path, b: Path) -> None:
+    model_a, optimizer_a, info_a, _ = load(a)
+    model_b, optimizer_b, info_b, _ = load(b)
+    for la, lb in zip(model_a.layers, model_b.layers, strict=True):
+        for name in la.params:
+            assert np.array_equal(la.params[name], lb.params[name]), (la.name, name)
+    assert model_a.rng.bit_generator.state == model_b.rng.bit_generator.state
+    info_a.pop("seconds"), info_b.pop("seconds")
+    assert info_a == info_b
+    rows = [{k: v for k, v in r.items() if k != "seconds"} for r in log_rows(a)]
+    assert rows == [{k: v for k, v in r.items() if k != "seconds"} for r in log_rows(b)]
+
+
+def test_summary_prints_the_articles_table(tmp_path: Path) -> None:
+    result = refcnn("summary", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == fx.layer_table()["printed"]
+
+
+def test_train_with_no_data_uses_the_embedded_subset(tmp_path: Path) -> None:
+    result = refcnn("train", "--epochs", "2", "--out", "run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "run"
+    assert "the MNIST subset shipped with refcnn: 6000 training, 1000 test" in result.stderr
+    assert "epoch 2/2 [##############################] 60/60" in result.stderr  # progress
+    lines = result.stdout.splitlines()
+    assert lines[0] == "input - 0 (28, 28, 1)" and lines[-1].startswith("elapsed time = ")
+    rows = log_rows(out)
+    assert list(rows[0]) == ["epoch", "train_acc", "train_loss", "test_acc", "test_loss",
+                             "seconds"]
+    assert [r["epoch"] for r in rows] == ["0", "1", "2"]
+    assert float(rows[2]["test_acc"]) > 0.8  # real digits: two epochs learn something
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz", "curves.png", "log.csv"]
+    evaluated = refcnn("evaluate", str(out / "checkpoint.npz"), cwd=tmp_path)
+    assert evaluated.returncode == 0
+    assert f"test accuracy {float(rows[2]['test_acc']):.4f}" in evaluated.stdout
+    again = refcnn("train", "--epochs", "2", "--out", "run", cwd=tmp_path)
+    assert again.returncode != 0 and "use --resume" in again.stderr
+
+
+def test_resume_after_a_kill_ends_identical(tmp_path: Path) -> None:
+    args = ("train", "--epochs", "4", "--seed", "3", "--batch-size", "200", "--no-progress")
+    uninterrupted = refcnn(*args, "--out", "a", cwd=tmp_path)
+    assert uninterrupted.returncode == 0, uninterrupted.stderr
+    process = start(*args, "--out", "b", cwd=tmp_path)
+    wait_for_epoch(tmp_path / "b", 1, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = load(tmp_path / "b")[2]["epoch"][-1]
+    assert 1 <= killed_at < 4
+    resumed = refcnn("train", "--epochs", "4", "--out", "b", "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming b/checkpoint.npz after epoch {killed_at}" in resumed.stderr
+    same_run(tmp_path / "a", tmp_path / "b")
+
+
+def test_ctrl_c_stops_cleanly_and_the_run_resumes(tmp_path: Path) -> None:
+    process = start("train", "--epochs", "50", "--out", "run", "--no-progress", cwd=tmp_path)
+    wait_for_epoch(tmp_path / "run", 1, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "interrupted" in stderr and "--resume --epochs 50" in stderr
+    done = int(log_rows(tmp_path / "run")[-1]["epoch"])
+    _, _, info, _ = load(tmp_path / "run")
+    assert info["epoch"][-1] == done  # written after the epoch, so the two agree
+    assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".")]
+    resumed = refcnn("train", "--epochs", str(done + 1), "--out", "run", "--resume",
+                     cwd=tmp_path)
+    assert resumed.returncode == 0 and int(log_rows(tmp_path / "run")[-1]["epoch"]) == done + 1
+
+
+def test_resume_without_a_checkpoint_and_bad_options(tmp_path: Path) -> None:
+    result = refcnn("train", "--resume", "--out", "nothing", cwd=tmp_path)
+    assert result.returncode != 0 and "no nothing/checkpoint.npz" in result.stderr
+    result = refcnn("train", "--optimizer", "AdaDelta", "--lr", "0.1", cwd=tmp_path)
+    assert result.returncode != 0 and "--lr does not apply to AdaDelta" in result.stderr
+    result = refcnn("train", "--data-dir", str(tmp_path / "nowhere"), "--epochs", "1",
+                    cwd=tmp_path, )
+    assert result.returncode != 0
+
+
+@pytest.mark.parametrize("dtype", ["float32"])
+def test_float32_training(tmp_path: Path, dtype: str) -> None:
+    result = refcnn("train", "--epochs", "1", "--dtype", dtype, "--optimizer", "Adam",
+                    "--out", "run", "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    trained, optimizer, _, settings = load(tmp_path / "run")
+    assert settings["dtype"] == dtype and trained.layers[0].params["W"].dtype == np.float32
+    assert optimizer["func"].__name__ == "Adam" and optimizer["stats"]["conv1"]["W"]["t"] == 60
