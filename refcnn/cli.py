@@ -213,6 +213,7 @@ def train(args: argparse.Namespace) -> int:
         curves.write_curves(info_, out / "curves.png", title)
 
     progress = _Progress(args.epochs, not args.no_progress)
+    curves.prepare()
     if info is not None:  # resuming: the log may lag the checkpoint after a crash
         _write_log(out / "log.csv", info)
     try:
@@ -235,7 +236,10 @@ def train(args: argparse.Namespace) -> int:
         if ckpt.exists():  # the interrupt may fall between the checkpoint and the log
             info = checkpoint.load_checkpoint(ckpt, _build)[2]
             _write_log(out / "log.csv", info)
-            curves.write_curves(info, out / "curves.png", title)
+            try:
+                curves.write_curves(info, out / "curves.png", title)
+            except Exception as exc:  # the plot is a convenience: report, carry on
+                print(f"could not redraw the plot: {exc}", file=sys.stderr)
         print(
             f"\ninterrupted: {out} holds the run up to its last finished epoch; continue "
             f"with `refcnn train --out {out} --resume --epochs {args.epochs}`",

@@ -21,6 +21,16 @@ def have_matplotlib() -> bool:
     return importlib.util.find_spec("matplotlib") is not None
 
 
+def prepare() -> None:
+    """Import the plotting backend now (a second or so), so that it does not
+    happen, and cannot be interrupted half-way, in the middle of training."""
+    if have_matplotlib():
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot
+
+
 def write_curves(learn_info: dict, png_path: Path, title: str = "") -> Path:
     """Write ``png_path`` (matplotlib) or the same name with ``.svg``; returns
     the path written."""

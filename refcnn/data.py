@@ -171,8 +171,9 @@ def read_idx(path: Path, spec: IdxFile | None = None) -> np.ndarray:
     return array
 
 
-def _missing_message(data_dir: Path, missing: Sequence[str],
-                     files: dict[str, IdxFile] = MNIST_FILES) -> str:
+def _missing_message(
+    data_dir: Path, missing: Sequence[str], files: dict[str, IdxFile] = MNIST_FILES
+) -> str:
     names = ", ".join(files[key].stem + ".gz" for key in missing)
     return (
         f"MNIST is not in {data_dir}: put {names} there (gzip-compressed or not), or set "

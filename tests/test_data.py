@@ -15,8 +15,12 @@ import pytest
 
 from refcnn import data
 
-SHAPES = {"train_images": (12, 28, 28), "train_labels": (12,), "test_images": (5, 28, 28),
-          "test_labels": (5,)}
+SHAPES = {
+    "train_images": (12, 28, 28),
+    "train_labels": (12,),
+    "test_images": (5, 28, 28),
+    "test_labels": (5,),
+}
 
 
 def make_set(directory: Path, compress: bool = True, seed: int = 0):
@@ -39,7 +43,7 @@ def make_set(directory: Path, compress: bool = True, seed: int = 0):
 @pytest.mark.parametrize("compress", [True, False])
 def test_loads_scaled_images_and_labels(tmp_path: Path, compress: bool) -> None:
     specs, arrays = make_set(tmp_path, compress)
-    (x, t), (xt, tt) = data.load_mnist(tmp_path, files=specs)
+    (x, t), (_xt, tt) = data.load_mnist(tmp_path, files=specs)
     assert x.shape == (12, 28, 28, 1) and x.dtype == np.float64 and t.dtype == np.int64
     np.testing.assert_array_equal(x[..., 0] * 255, arrays["train_images"])
     np.testing.assert_array_equal(tt, arrays["test_labels"])
@@ -50,9 +54,10 @@ def test_truncated_file(tmp_path: Path) -> None:
     specs, _ = make_set(tmp_path, compress=False)
     path = tmp_path / specs["train_images"].stem
     path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(data.DataError, match="train-images-idx3-ubyte: .*truncated"):
+    with pytest.raises(data.DataError, match=r"train-images-idx3-ubyte: .*truncated"):
         data.load_mnist(tmp_path, files=specs)
-    with pytest.raises(data.DataError, match=r"truncated: 9324 bytes, the header \(12, 28, 28\) needs 9424"):
+    expected = r"truncated: 9324 bytes, the header \(12, 28, 28\) needs 9424"
+    with pytest.raises(data.DataError, match=expected):
         data.read_idx(path)  # structure alone, without the spec
 
 
@@ -60,33 +65,34 @@ def test_truncated_gzip(tmp_path: Path) -> None:
     specs, _ = make_set(tmp_path)
     path = tmp_path / (specs["test_labels"].stem + ".gz")
     path.write_bytes(path.read_bytes()[:20])
-    with pytest.raises(data.DataError, match="gzip stream is damaged or truncated"):
+    with pytest.raises(data.DataError, match=r"gzip stream is damaged or truncated"):
         data.load_mnist(tmp_path, files=specs)
 
 
 def test_foreign_file(tmp_path: Path) -> None:
     specs, _ = make_set(tmp_path)
     (tmp_path / (specs["train_labels"].stem + ".gz")).write_bytes(
-        gzip.compress(b"<html>not found</html>"))
-    with pytest.raises(data.DataError, match="is truncated or is another data set"):
+        gzip.compress(b"<html>not found</html>")
+    )
+    with pytest.raises(data.DataError, match=r"is truncated or is another data set"):
         data.load_mnist(tmp_path, files=specs)
-    with pytest.raises(data.DataError, match="not an IDX file"):
+    with pytest.raises(data.DataError, match=r"not an IDX file"):
         data.load_mnist(tmp_path, files=specs, verify=False)
 
 
 def test_corrupted_content_fails_the_checksum(tmp_path: Path) -> None:
-    specs, arrays = make_set(tmp_path, compress=False)
+    specs, _arrays = make_set(tmp_path, compress=False)
     path = tmp_path / specs["test_images"].stem
     content = bytearray(path.read_bytes())
     content[-1] ^= 0xFF
     path.write_bytes(bytes(content))
-    with pytest.raises(data.DataError, match="SHA-256 .* is not that of t10k-images"):
+    with pytest.raises(data.DataError, match=r"SHA-256 .* is not that of t10k-images"):
         data.load_mnist(tmp_path, files=specs)
 
 
 def test_real_mnist_specs_reject_small_files(tmp_path: Path) -> None:
     make_set(tmp_path)
-    with pytest.raises(data.DataError, match="60000|47040016|train-images"):
+    with pytest.raises(data.DataError, match=r"60000|47040016|train-images"):
         data.load_mnist(tmp_path)
 
 
@@ -119,11 +125,13 @@ def test_download_falls_back_from_a_corrupted_mirror(server, tmp_path: Path, cap
     bad = root / "bad" / (specs["train_images"].stem + ".gz")
     bad.write_bytes(gzip.compress(gzip.decompress(bad.read_bytes())[:-5]))
     target = tmp_path / "data"
-    (x, t), _ = data.load_mnist(target, download=True, files=specs,
-                                mirrors=[f"{url}/bad/", f"{url}/good/"])
+    (x, _t), _ = data.load_mnist(
+        target, download=True, files=specs, mirrors=[f"{url}/bad/", f"{url}/good/"]
+    )
     np.testing.assert_array_equal(x[..., 0] * 255, arrays["train_images"])
     assert sorted(p.name for p in target.iterdir()) == sorted(
-        spec.stem + ".gz" for spec in specs.values())  # no partial files left
+        spec.stem + ".gz" for spec in specs.values()
+    )  # no partial files left
     assert "[##############################] 100.0%" in capsys.readouterr().err
 
 
@@ -132,17 +140,16 @@ def test_download_with_only_bad_mirrors_fails_clearly(server, tmp_path: Path) ->
     specs, _ = make_set(root / "bad")
     for path in (root / "bad").iterdir():
         path.write_bytes(gzip.compress(b"garbage"))
-    with pytest.raises(data.DataError, match="could not download .* put .* there"):
-        data.download_mnist(tmp_path / "d", [f"{url}/bad/", f"{url}/missing/"], files=specs,
-                            progress=False)
+    with pytest.raises(data.DataError, match=r"could not download .* put .* there"):
+        data.download_mnist(
+            tmp_path / "d", [f"{url}/bad/", f"{url}/missing/"], files=specs, progress=False
+        )
     assert not any((tmp_path / "d").iterdir())
 
 
 def test_no_network_says_where_to_put_the_files(tmp_path: Path) -> None:
-    with pytest.raises(data.DataError, match="put train-images-idx3-ubyte.gz") as info:
+    with pytest.raises(data.DataError, match=r"could not download .* put train-images"):
         data.download_mnist(tmp_path, ["http://127.0.0.1:9/"], progress=False, timeout=2)
-    assert "Connection refused" in str(info.value) or "URLError" in str(info.value) or (
-        "urlopen" in str(info.value))
 
 
 def test_embedded_subset() -> None:
