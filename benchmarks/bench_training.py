@@ -27,7 +27,6 @@ import refcnn
 from conformance import torch_reference
 from refcnn import data
 from refcnn import model as refcnn_model
-from refcnn.layers import Context
 
 
 def time_refcnn(
@@ -35,13 +34,8 @@ def time_refcnn(
 ) -> float:
     optimizer = refcnn.create_optimizer(refcnn.SGD, eta=0.1)
     targets = refcnn.one_hot(t, 10).astype(model.dtype)
-    ctx = Context(True, model.rng, model.dtype)
     start = time.perf_counter()
-    for i in range(0, len(order), batch):
-        index = order[i : i + batch]
-        refcnn_model._train_step(
-            model, x[index].astype(model.dtype, copy=False), targets[index], optimizer, ctx
-        )
+    refcnn_model.train_epoch(model, x, targets, optimizer, batch, order)
     return time.perf_counter() - start
 
 

@@ -18,7 +18,7 @@ import numpy as np
 __all__ = ["dropout", "dropout_back", "dropout_mask"]
 
 
-def _ratio(dropout_ratio: float) -> float:
+def check_ratio(dropout_ratio: float) -> float:
     if not 0 < dropout_ratio <= 1:
         raise ValueError(
             f"dropout_ratio (the probability of keeping a unit) must be in (0, 1], "
@@ -33,7 +33,7 @@ def dropout_mask(
     """Boolean mask, True where a unit is kept (probability ``dropout_ratio``)."""
     if not isinstance(rng, np.random.Generator):
         raise TypeError("dropout_mask needs rng=numpy.random.Generator")
-    return rng.random(shape) < _ratio(dropout_ratio)
+    return rng.random(shape) < check_ratio(dropout_ratio)
 
 
 def dropout(u: Any, dropout_ratio: float = 0.9, mask: Any = None) -> np.ndarray:
@@ -46,7 +46,7 @@ def dropout(u: Any, dropout_ratio: float = 0.9, mask: Any = None) -> np.ndarray:
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != u.shape:
         raise ValueError(f"mask must have the shape of u {u.shape}, got {mask.shape}")
-    return (u * mask / _ratio(dropout_ratio)).astype(u.dtype, copy=False)
+    return (u * mask / check_ratio(dropout_ratio)).astype(u.dtype, copy=False)
 
 
 def dropout_back(

@@ -183,7 +183,7 @@ def _rrelu_backward(dz, cache, layer, calc_du):
 
 
 def _dropout_init(d_prev, d, rng, dropout_ratio=0.9):
-    dropout_layer.dropout_mask((0,), dropout_ratio, rng)  # validates the ratio now
+    dropout_layer.check_ratio(dropout_ratio)
     return d_prev, {}, {}, {"dropout_ratio": dropout_ratio}
 
 

@@ -331,6 +331,35 @@ def gradients(model: Model, x: Any, t: Any) -> tuple[float, dict]:
     return error / max(x.shape[0], 1) + _penalty(model), grads
 
 
+def train_epoch(
+    model: Model,
+    x: np.ndarray,
+    t: np.ndarray,
+    optimizer: dict,
+    batch_size: int = 100,
+    order: np.ndarray | None = None,
+    on_batch_end: Callable[[int, int], None] | None = None,
+) -> tuple[float, float]:
+    """One pass of mini-batch updates over ``x`` (checked arrays: ``t`` one-hot
+    in the model dtype) in ``order`` (default: as given). Returns the epoch's
+    training accuracy and loss, means over its mini-batches, the loss with the
+    weight-decay penalty. ``learn`` calls this once per epoch."""
+    ctx = Context(True, model.rng, model.dtype)
+    n = x.shape[0]
+    order = np.arange(n) if order is None else order
+    batches = _batches(n, batch_size)
+    correct, error = 0, 0.0
+    for number, start in enumerate(batches):
+        index = order[start : start + batch_size]
+        batch_correct, batch_error = _train_step(
+            model, x[index].astype(model.dtype, copy=False), t[index], optimizer, ctx
+        )
+        correct, error = correct + batch_correct, error + batch_error
+        if on_batch_end is not None:
+            on_batch_end(number + 1, len(batches))
+    return correct / max(n, 1), error / max(n, 1) + _penalty(model)
+
+
 def _as_optimizer(optimizer: Any) -> dict:
     if optimizer is None:
         return optim.create_optimizer(optim.SGD, eta=0.1)
@@ -419,26 +448,15 @@ def learn(
         if verbose:
             print(model_summary(model), file=out)
         record(0, None, 0.0)
-    ctx = Context(True, model.rng, model.dtype)
-    n = x_train.shape[0]
     for done in range(info["epoch"][-1] + 1, epochs + 1):
         epoch_start = time.perf_counter()
-        order = model.rng.permutation(n) if shuffle_flag else np.arange(n)
-        batches = _batches(n, batch_size)
-        correct, error = 0, 0.0
-        for number, start in enumerate(batches):
-            index = order[start : start + batch_size]
-            batch_correct, batch_error = _train_step(
-                model,
-                x_train[index].astype(model.dtype, copy=False),
-                t_train[index],
-                optimizer,
-                ctx,
-            )
-            correct, error = correct + batch_correct, error + batch_error
-            if on_batch_end is not None:
-                on_batch_end(done, number + 1, len(batches))
-        train = (correct / max(n, 1), error / max(n, 1) + _penalty(model))
+        order = model.rng.permutation(x_train.shape[0]) if shuffle_flag else None
+        progress = (
+            None
+            if on_batch_end is None
+            else (lambda batch, batches, done=done: on_batch_end(done, batch, batches))
+        )
+        train = train_epoch(model, x_train, t_train, optimizer, batch_size, order, progress)
         record(done, train, time.perf_counter() - epoch_start)
         if on_epoch_end is not None:
             on_epoch_end(model, optimizer, info)

@@ -84,7 +84,6 @@ def test_article_training_log_is_well_formed() -> None:
     log = json.loads((fx.ARTICLE_DIR / "mnist_training_log.json").read_text(encoding="utf-8"))
     rows = log["rows"]
     assert [row[0] for row in rows] == list(range(31))
-    assert all(0 <= row[1] <= 1 and 0 <= row[3] <= 1 and row[2] > 0 and row[4] > 0
-               for row in rows)
+    assert all(0 <= row[1] <= 1 and 0 <= row[3] <= 1 and row[2] > 0 and row[4] > 0 for row in rows)
     assert rows[-1][3] == 0.9901 and max(row[3] for row in rows) == 0.9904  # as printed
     assert log["elapsed"]["minutes"] * 60 + log["elapsed"]["seconds"] == 2299
