@@ -313,19 +313,19 @@ def _max_pool_forward(u, layer, ctx):
     padded = pad(u, c["padding"], u.dtype)
     z = pool._max_forward(padded, c["window"], c["strides"], c["out_hw"])
     # Route once, in the forward: the backward only scatters.
-    first = (
-        pool._first_max_offsets(padded, z, c["window"], c["strides"], c["out_hw"])
+    masks = (
+        pool._first_max_masks(padded, z, c["window"], c["strides"], c["out_hw"])
         if ctx.train
         else None
     )
-    return z, (padded.shape, first)
+    return z, (padded.shape, masks)
 
 
 def _max_pool_backward(dz, cache, layer, calc_du):
-    padded_shape, first = cache
+    padded_shape, masks = cache
     c = layer.config
     dpadded = pool._route_to_first_max(
-        first, dz, padded_shape, c["window"], c["strides"], c["out_hw"]
+        masks, dz, padded_shape, c["window"], c["strides"], c["out_hw"]
     )
     return np.ascontiguousarray(crop(dpadded, c["padding"])), {}
 

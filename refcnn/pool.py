@@ -89,31 +89,29 @@ def max_pooling2d(
     return _max_forward(padded, window, strides, out_hw)
 
 
-def _first_max_offsets(
+def _first_max_masks(
     padded: np.ndarray, zmax: np.ndarray, window: Pair, strides: Pair, out_hw: Pair
-) -> np.ndarray:
-    """For every window, the row-major index of its first maximal element.
-
-    Offsets are visited last to first and every match overwrites, so the
-    first one in row-major order is what remains.
-    """
-    count = window[0] * window[1]
-    first = np.empty(zmax.shape, dtype=np.int8 if count <= 127 else np.int32)
+) -> list[np.ndarray]:
+    """One boolean mask per kernel offset (row-major): True where that offset
+    holds the first maximum of its window. Each window is True in one mask."""
     nan_windows = np.isnan(zmax) if np.issubdtype(zmax.dtype, np.floating) else None
     if nan_windows is not None and not nan_windows.any():
         nan_windows = None
-    hit = np.empty(zmax.shape, dtype=bool)
-    for k, (_, _, index) in reversed(list(enumerate(_windows.offsets(window, strides, out_hw)))):
+    taken = np.zeros(zmax.shape, dtype=bool)
+    masks = []
+    for _, _, index in _windows.offsets(window, strides, out_hw):
         values = padded[index]
-        np.equal(values, zmax, out=hit)
+        hit = np.equal(values, zmax)
         if nan_windows is not None:  # like np.argmax: the first NaN is the maximum
             hit |= nan_windows & np.isnan(values)
-        np.copyto(first, k, where=hit)
-    return first
+        np.greater(hit, taken, out=hit)  # hit and not yet taken by an earlier offset
+        taken |= hit
+        masks.append(hit)
+    return masks
 
 
 def _route_to_first_max(
-    first: np.ndarray,
+    masks: list[np.ndarray],
     dz: np.ndarray,
     padded_shape: tuple,
     window: Pair,
@@ -124,12 +122,12 @@ def _route_to_first_max(
     dpadded = np.zeros(padded_shape, dtype=dz.dtype)
     overlap = _overlapping(window, strides)
     share = np.empty(dz.shape, dtype=dz.dtype)
-    for k, (_, _, index) in enumerate(_windows.offsets(window, strides, out_hw)):
+    for mask, (_, _, index) in zip(masks, _windows.offsets(window, strides, out_hw), strict=True):
         if overlap:
-            np.multiply(first == k, dz, out=share)
+            np.multiply(mask, dz, out=share)
             dpadded[index] += share
         else:  # each element is in one window at most: write in place
-            np.multiply(first == k, dz, out=dpadded[index])
+            np.multiply(mask, dz, out=dpadded[index])
     return dpadded
 
 
@@ -153,11 +151,11 @@ def max_pooling2d_back(
     dz = _check_back(dz, z, u, out_hw, "max_pooling2d")
     dtype = compute_dtype(dz, u)
     padded = _windows.pad(u, padding, dtype)
-    first = _first_max_offsets(
+    masks = _first_max_masks(
         padded, _max_forward(padded, window, strides, out_hw), window, strides, out_hw
     )
     dpadded = _route_to_first_max(
-        first, dz.astype(dtype, copy=False), padded.shape, window, strides, out_hw
+        masks, dz.astype(dtype, copy=False), padded.shape, window, strides, out_hw
     )
     return np.ascontiguousarray(_windows.crop(dpadded, padding))
 
