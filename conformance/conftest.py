@@ -16,7 +16,7 @@ from . import verdict as vd
 # "thorough": random and many more examples, for hunting bugs.
 settings.register_profile(
     "ci",
-    max_examples=40,
+    max_examples=60,
     derandomize=True,
     database=None,  # no replay of examples saved by earlier runs: every run is the same
     deadline=None,
