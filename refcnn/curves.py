@@ -61,8 +61,11 @@ def _png(info: dict, title: str) -> bytes:
     accuracies = [v for v in info["train_acc"][1:] + info["test_acc"][1:] if not math.isnan(v)]
     if accuracies:  # zoom on the trained epochs; epoch 0 (chance) would squash them
         axes[0].set_ylim(max(0.0, min(accuracies) - 0.01), 1.0005)
-        start = ", ".join(f"{k.split('_')[0]} {info[k][0]:.3f}" for k in ("train_acc", "test_acc")
-                          if not math.isnan(info[k][0]))
+        start = ", ".join(
+            f"{k.split('_')[0]} {info[k][0]:.3f}"
+            for k in ("train_acc", "test_acc")
+            if not math.isnan(info[k][0])
+        )
         axes[0].set_title(f"accuracy (epoch 0: {start})", fontsize=10)
     if title:
         figure.suptitle(title)

@@ -215,3 +215,27 @@ def test_suite_runs_without_torch(impl: str, tmp_path: Path) -> None:
         assert verdict["ops"][op]["golden"]["status"] == "pass"
         assert verdict["ops"][op]["backward"]["status"] == "pass"
     assert verdict["ops"]["max_pooling2d"]["semantics"]["status"] == "skipped"  # needs torch
+
+
+WINDOW_CORNERS = {
+    "(h, w) tuple parameter",
+    "all negative",
+    "empty batch",
+    "integer values (ties)",
+    "negative values under padding",
+    "overlapping windows",
+    "padding",
+    "stride not dividing the padded size",
+}
+
+
+@pytest.mark.parametrize(
+    "name", ["convolution2d", "max_pooling2d", "average_pooling2d", "convpscfu"]
+)
+def test_golden_cases_cover_the_corners(name: str) -> None:
+    entry = golden.read_manifest()["files"][f"{name}.npz"]
+    coverage = entry["coverage"]
+    assert WINDOW_CORNERS <= set(coverage), WINDOW_CORNERS - set(coverage)
+    assert min(coverage[c] for c in WINDOW_CORNERS) >= golden.MIN_PER_CORNER
+    assert entry["cases"] == golden.CASES_PER_OP
+    assert coverage == golden.coverage([c.sample for c in golden.load_golden(name)])
