@@ -222,7 +222,8 @@ def _batchnorm_forward(u, layer, ctx):
         s["running_mean"] = (1 - alpha) * s["running_mean"] + alpha * mean
         unbiased = var * count / max(count - 1, 1)
         s["running_var"] = (1 - alpha) * s["running_var"] + alpha * unbiased
-        return normalization.batch_normalization(u, gamma, beta, node), u
+        # The batch's own statistics, already computed (training mode).
+        return normalization.batch_normalization(u, gamma, beta, node, mean, var), u
     if c["use_train_stats"]:
         z = normalization.batch_normalization(
             u, gamma, beta, node, s["running_mean"], s["running_var"]
