@@ -47,8 +47,9 @@ def as_pair(value: Any, name: str, *, minimum: int) -> Pair:
     return int(items[0]), int(items[1])
 
 
-def as_array(value: Any, name: str, ndim: int, layout: str) -> np.ndarray:
-    """Convert ``value`` to a real numeric ndarray with ``ndim`` dimensions.
+def as_array(value: Any, name: str, ndim: int | None, layout: str) -> np.ndarray:
+    """Convert ``value`` to a real numeric ndarray with ``ndim`` dimensions
+    (any number when ``ndim`` is None).
 
     ``layout`` names the axes (e.g. ``"(n, h, w, c)"``) for the error message.
     The dtype is left as it is; :func:`compute_dtype` decides the working type.
@@ -63,12 +64,19 @@ def as_array(value: Any, name: str, ndim: int, layout: str) -> np.ndarray:
         raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
     if np.issubdtype(array.dtype, np.complexfloating):
         raise TypeError(f"{name} must hold real numbers, got complex dtype {array.dtype}")
-    if array.ndim != ndim:
+    if ndim is not None and array.ndim != ndim:
         raise ValueError(
             f"{name} must have {ndim} dimensions {layout}, got {array.ndim} "
             f"with shape {array.shape}"
         )
     return array
+
+
+def as_float(value: Any, name: str) -> np.ndarray:
+    """A real numeric array of any shape in its working dtype: floating
+    arrays as they are, integer and bool data as float64."""
+    array = as_array(value, name, None, "")
+    return array.astype(compute_dtype(array), copy=False)
 
 
 def compute_dtype(*arrays: np.ndarray) -> np.dtype:

@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from ._args import as_float
+
 __all__ = [
     "sigmoid",
     "sigmoid_back",
@@ -70,14 +72,7 @@ __all__ = [
 
 
 def _float(u: Any, name: str = "u") -> np.ndarray:
-    array = np.asarray(u)
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) or np.issubdtype(
-        array.dtype, np.complexfloating
-    ):
-        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
-    if np.issubdtype(array.dtype, np.floating):
-        return array
-    return array.astype(np.float64)
+    return as_float(u, name)
 
 
 def _grad(dz: Any, u: np.ndarray) -> np.ndarray:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ._args import as_float
+
 __all__ = ["dropout", "dropout_back", "dropout_mask"]
 
 
@@ -39,8 +41,7 @@ def dropout_mask(
 def dropout(u: Any, dropout_ratio: float = 0.9, mask: Any = None) -> np.ndarray:
     """Training when ``mask`` is given (``u * mask / dropout_ratio``),
     inference (``u``) when it is None."""
-    u = np.asarray(u)
-    u = u if np.issubdtype(u.dtype, np.floating) else u.astype(np.float64)
+    u = as_float(u, "u")
     if mask is None:
         return u.copy()
     mask = np.asarray(mask, dtype=bool)

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ._args import as_float
+
 __all__ = ["batch_normalization", "batch_normalization_back", "batch_statistics"]
 
 EPS = 1e-5
@@ -35,14 +37,9 @@ def _axes(u: np.ndarray, batch_norm_node: bool) -> tuple[int, ...]:
     return (0,) if batch_norm_node else tuple(range(u.ndim - 1))
 
 
-def _float(u: Any, name: str) -> np.ndarray:
-    u = np.asarray(u)
-    return u if np.issubdtype(u.dtype, np.floating) else u.astype(np.float64)
-
-
 def batch_statistics(u: Any, batch_norm_node: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
     """``(mean, biased variance, count)`` over the normalized axes."""
-    u = _float(u, "u")
+    u = as_float(u, "u")
     axes = _axes(u, batch_norm_node)
     count = int(np.prod([u.shape[a] for a in axes]))
     if count < 1:
@@ -64,7 +61,7 @@ def batch_normalization(
     """``gamma * (u - mean) / sqrt(var + eps) + beta``. Without ``mean`` and
     ``var`` the batch's own statistics are used (training); with them,
     inference."""
-    u = _float(u, "u")
+    u = as_float(u, "u")
     if (mean is None) != (var is None):
         raise ValueError("give both mean and var (inference) or neither (training)")
     if mean is None:
@@ -84,7 +81,7 @@ def batch_normalization_back(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Training-mode gradient ``(du, dgamma, dbeta)`` (the batch statistics
     depend on ``u``)."""
-    u, dz = _float(u, "u"), _float(dz, "dz")
+    u, dz = as_float(u, "u"), as_float(dz, "dz")
     if dz.shape != u.shape:
         raise ValueError(f"dz must have the shape of u {u.shape}, got {dz.shape}")
     axes = _axes(u, batch_norm_node)

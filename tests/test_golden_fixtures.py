@@ -16,6 +16,7 @@ import pytest
 
 from conformance import fixtures as fx
 from conformance import golden
+from tests.test_harness import run_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "regenerate_fixtures.py"
@@ -193,23 +194,9 @@ def test_suite_runs_without_torch(impl: str, tmp_path: Path) -> None:
         env,
     )
     assert probe.stdout.strip() == "False", probe.stderr
-    report = tmp_path / "verdict.json"
-    result = run(
-        [
-            "-m",
-            "refcnn.conformance",
-            "--impl",
-            impl,
-            "-n",
-            "0",
-            "--conformance-report",
-            str(report),
-        ],
-        env,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "oracle = golden fixtures made by torch" in result.stdout
-    verdict = json.loads(report.read_text())
+    code, verdict, output = run_suite(impl, tmp_path, pythonpath=env["PYTHONPATH"])
+    assert code == 0, output[-3000:]
+    assert "oracle = golden fixtures made by torch" in output
     assert verdict["oracle"].startswith("golden fixtures")
     for op in ("convolution2d", "max_pooling2d", "average_pooling2d", "flatten2d"):
         assert verdict["ops"][op]["golden"]["status"] == "pass"

@@ -50,9 +50,13 @@ BROKEN = {
 }
 
 
-def run_suite(impl: str, tmp_path: Path, *extra: str) -> tuple[int, dict, str]:
+def run_suite(
+    impl: str, tmp_path: Path, *extra: str, pythonpath: str = str(ROOT)
+) -> tuple[int, dict, str]:
+    """``python -m refcnn.conformance --impl IMPL`` in a subprocess: exit code,
+    the JSON verdict, and the output."""
     report = tmp_path / "verdict.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": pythonpath}
     env.pop("PYTEST_XDIST_WORKER", None)
     result = subprocess.run(
         [
