@@ -57,7 +57,8 @@ def as_array(value: Any, name: str, ndim: int | None, layout: str) -> np.ndarray
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested lists
-        raise ValueError(f"{name} must be a rectangular numeric array {layout}: {exc}") from None
+        shape = f" {layout}" if layout else ""
+        raise ValueError(f"{name} must be a rectangular numeric array{shape}: {exc}") from None
     if array.dtype == object or not (
         np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_
     ):
