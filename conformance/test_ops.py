@@ -44,7 +44,9 @@ def _repro_arrays(op: ot.Op, values: dict[str, Any], names: tuple[str, ...], par
     return {**{n: values[n] for n in names}, **ot.array_params(params)}
 
 
-def _check_gradients(impl, op, got, expected, values, params, rtol, dtype) -> None:
+def _check_gradients(impl, op, got, expected, values, params, rtol, dtype, enforce) -> None:
+    """``dtype``: of the inputs, for the message; ``enforce``: the output
+    dtype required (refcnn's policy) or None."""
     arrays = _repro_arrays(op, values, op.backward_args or (*op.inputs, "dz"), params)
     call = op.backward_call_source(params)
     for position, name in enumerate(op.grads):
@@ -62,7 +64,7 @@ def _check_gradients(impl, op, got, expected, values, params, rtol, dtype) -> No
             lambda name=name, pick=pick: ch.reproduction(
                 impl.name, op.imports, arrays, call, expected[name], rtol, pick
             ),
-            dtype=dtype,
+            dtype=enforce,
         )
 
 
@@ -110,6 +112,7 @@ def test_backward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle) -> N
         values,
         sample.params,
         ch.rtol_for(dtype, op.rtol),
+        dtype,
         _policy_dtype(impl, dtype),
     )
 
@@ -137,5 +140,13 @@ def test_gradient_matches_finite_differences(op: ot.Op, data: st.DataObject, imp
     values = {**sample.arrays, "z": z, "dz": dz}
     got = op.call_backward(impl.require, values, sample.params)
     _check_gradients(
-        impl, op, got, expected, values, sample.params, ch.FINITE_DIFFERENCE_RTOL, None
+        impl,
+        op,
+        got,
+        expected,
+        values,
+        sample.params,
+        ch.FINITE_DIFFERENCE_RTOL,
+        "float64, finite differences",
+        None,
     )
