@@ -71,8 +71,11 @@ def test_regeneration_is_byte_identical(tmp_path: Path) -> None:
         result = run([str(SCRIPT), *ops, "--dir", str(directory)])
         assert result.returncode == 0, result.stdout + result.stderr
     assert digests(first) == digests(second)
-    committed = digests(golden.GOLDEN_DIR)
-    assert digests(first)["max_pooling2d.npz"] == committed["max_pooling2d.npz"]
+    # The committed files were made with the versions in their manifest; with
+    # others, the draws (hypothesis) or the results (torch) may differ.
+    if golden.read_manifest()["versions"] == golden._versions():
+        committed = digests(golden.GOLDEN_DIR)
+        assert digests(first)["max_pooling2d.npz"] == committed["max_pooling2d.npz"]
 
 
 @needs_torch
