@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from . import op_table
+
 # Relative tolerances, one place for all ops. A difference passes when
 # |got - expected| <= rtol * max(1, max|expected|): the error of a sum of
 # products is relative to the size of its terms, not of each output element.
@@ -129,3 +131,50 @@ def finite_difference_gradient(
         down = loss(shifted)
         grad[index] = (up - down) / (2 * step)
     return grad
+
+
+def skipped_gradient(name: str, params: Mapping[str, Any]) -> bool:
+    """``du`` under ``calc_du_flag=False``: the article skips it."""
+    return name == "u" and params.get("calc_du_flag") is False
+
+
+def check_forward(impl, op, got, expected, arrays, params, rtol, context, enforce=None) -> None:
+    """``op``'s forward output against ``expected``; ``context`` goes in the
+    message, ``enforce`` is the output dtype required (refcnn's policy) or None."""
+    __tracebackhide__ = True
+    repro_arrays = {**arrays, **op_table.array_params(params)}
+    assert_close(
+        got,
+        expected,
+        rtol,
+        f"{op.name} forward ({context})",
+        lambda: reproduction(
+            impl.name, op.imports, repro_arrays, op.forward_call_source(params), expected, rtol
+        ),
+        dtype=enforce,
+    )
+
+
+def check_gradients(impl, op, got, expected, values, params, rtol, context, enforce=None) -> None:
+    """Every gradient ``op``'s backward returned (``got``, by input name)
+    against ``expected``; ``values`` holds the backward's arguments."""
+    __tracebackhide__ = True
+    names = op.backward_args or (*op.inputs, "dz")
+    arrays = {**{n: values[n] for n in names}, **op_table.array_params(params)}
+    call = op.backward_call_source(params)
+    for position, name in enumerate(op.grads):
+        if skipped_gradient(name, params):
+            if impl.is_reference:
+                assert got[name] is None, "refcnn returns du=None when calc_du_flag=False"
+            continue
+        pick = f"[{position}]" if len(op.grads) > 1 else ""
+        assert_close(
+            got[name],
+            expected[name],
+            rtol,
+            f"{op.name} backward d{name} ({context})",
+            lambda name=name, pick=pick: reproduction(
+                impl.name, op.imports, arrays, call, expected[name], rtol, pick
+            ),
+            dtype=enforce,
+        )

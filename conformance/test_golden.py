@@ -44,41 +44,11 @@ def check_case(impl, op: ot.Op, case: golden.GoldenCase, dtype: str, where: str)
     arrays = {k: _cast(v, dtype) for k, v in case.sample.arrays.items()}
     params = {k: _cast(v, dtype) for k, v in case.sample.params.items()}
     forward = ot.forward_params(op, ot.Sample(arrays, params))
-    where = f"{where} ({dtype}, {case.sample.origin})"
+    where = f"{where}, {dtype}, {case.sample.origin}"
     got = op.call_forward(impl.require, arrays, forward)
-    repro_arrays = {**arrays, **ot.array_params(forward)}
-    ch.assert_close(
-        got,
-        case.z,
-        rtol,
-        f"{op.name} forward, {where}",
-        lambda: ch.reproduction(
-            impl.name, op.imports, repro_arrays, op.forward_call_source(forward), case.z, rtol
-        ),
-    )
+    ch.check_forward(impl, op, got, case.z, arrays, forward, rtol, where)
     if not op.backward:
         return
     values = {**arrays, "z": case.z.astype(dtype), "dz": case.dz.astype(dtype)}
     grads = op.call_backward(impl.require, values, params)
-    names = op.backward_args or (*op.inputs, "dz")
-    back_arrays = {**{n: values[n] for n in names}, **ot.array_params(params)}
-    for position, grad_name in enumerate(op.grads):
-        if grad_name == "u" and params.get("calc_du_flag") is False:
-            continue
-        pick = f"[{position}]" if len(op.grads) > 1 else ""
-        expected = case.grads[grad_name]
-        ch.assert_close(
-            grads[grad_name],
-            expected,
-            rtol,
-            f"{op.name} backward d{grad_name}, {where}",
-            lambda expected=expected, pick=pick: ch.reproduction(
-                impl.name,
-                op.imports,
-                back_arrays,
-                op.backward_call_source(params),
-                expected,
-                rtol,
-                pick,
-            ),
-        )
+    ch.check_gradients(impl, op, grads, case.grads, values, params, rtol, where)

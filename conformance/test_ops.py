@@ -3,8 +3,6 @@ oracle, and gradients against finite differences (no torch involved)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 from hypothesis import given, note
@@ -36,38 +34,6 @@ def _grad_output(data: st.DataObject, shape: tuple[int, ...], dtype: str) -> np.
     return make_values(np.random.default_rng(seed), shape, "normal").astype(dtype)
 
 
-def _skipped_gradient(name: str, params: dict) -> bool:
-    return name == "u" and params.get("calc_du_flag") is False
-
-
-def _repro_arrays(op: ot.Op, values: dict[str, Any], names: tuple[str, ...], params: dict):
-    return {**{n: values[n] for n in names}, **ot.array_params(params)}
-
-
-def _check_gradients(impl, op, got, expected, values, params, rtol, dtype, enforce) -> None:
-    """``dtype``: of the inputs, for the message; ``enforce``: the output
-    dtype required (refcnn's policy) or None."""
-    arrays = _repro_arrays(op, values, op.backward_args or (*op.inputs, "dz"), params)
-    call = op.backward_call_source(params)
-    for position, name in enumerate(op.grads):
-        if _skipped_gradient(name, params):
-            # calc_du_flag=False: the article skips du; refcnn returns None.
-            if impl.is_reference:
-                assert got[name] is None, "refcnn returns du=None when calc_du_flag=False"
-            continue
-        pick = f"[{position}]" if len(op.grads) > 1 else ""
-        ch.assert_close(
-            got[name],
-            expected[name],
-            rtol,
-            f"{op.name} backward d{name} ({dtype}, {params})",
-            lambda name=name, pick=pick: ch.reproduction(
-                impl.name, op.imports, arrays, call, expected[name], rtol, pick
-            ),
-            dtype=enforce,
-        )
-
-
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS.get)
 @pytest.mark.parametrize("op", ot.OPS, ids=str)
 @given(data=st.data())
@@ -78,17 +44,16 @@ def test_forward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle) -> No
     params = ot.forward_params(op, sample)
     got = op.call_forward(impl.require, sample.arrays, params)
     expected = oracle.forward(op, sample)
-    rtol = ch.rtol_for(dtype, op.rtol)
-    arrays = {**sample.arrays, **ot.array_params(params)}
-    ch.assert_close(
+    ch.check_forward(
+        impl,
+        op,
         got,
         expected,
-        rtol,
-        f"{op.name} forward ({dtype}, {params}, {sample.origin})",
-        lambda: ch.reproduction(
-            impl.name, op.imports, arrays, op.forward_call_source(params), expected, rtol
-        ),
-        dtype=_policy_dtype(impl, dtype),
+        sample.arrays,
+        params,
+        ch.rtol_for(dtype, op.rtol),
+        f"{dtype}, {params}, {sample.origin}",
+        _policy_dtype(impl, dtype),
     )
 
 
@@ -104,7 +69,7 @@ def test_backward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle) -> N
     values = {**sample.arrays, "z": z, "dz": dz}
     got = op.call_backward(impl.require, values, sample.params)
     expected = oracle.backward(op, sample, dz)
-    _check_gradients(
+    ch.check_gradients(
         impl,
         op,
         got,
@@ -112,7 +77,7 @@ def test_backward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle) -> N
         values,
         sample.params,
         ch.rtol_for(dtype, op.rtol),
-        dtype,
+        f"{dtype}, {sample.params}",
         _policy_dtype(impl, dtype),
     )
 
@@ -135,11 +100,11 @@ def test_gradient_matches_finite_differences(op: ot.Op, data: st.DataObject, imp
     expected = {
         name: ch.finite_difference_gradient(loss, dict(sample.arrays), name)
         for name in op.grads
-        if not _skipped_gradient(name, sample.params)
+        if not ch.skipped_gradient(name, sample.params)
     }
     values = {**sample.arrays, "z": z, "dz": dz}
     got = op.call_backward(impl.require, values, sample.params)
-    _check_gradients(
+    ch.check_gradients(
         impl,
         op,
         got,
@@ -147,6 +112,5 @@ def test_gradient_matches_finite_differences(op: ot.Op, data: st.DataObject, imp
         values,
         sample.params,
         ch.FINITE_DIFFERENCE_RTOL,
-        "float64, finite differences",
-        None,
+        f"float64, finite differences, {sample.params}",
     )
