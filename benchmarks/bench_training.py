@@ -24,9 +24,9 @@ import time
 import numpy as np
 
 import refcnn
-from conformance import torch_reference
 from refcnn import data
 from refcnn import model as refcnn_model
+from refcnn.conformance import torch_reference
 
 
 def time_refcnn(

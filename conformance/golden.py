@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from . import fixtures as fx
+from . import article as fx
 from . import op_table as ot
 from .strategies import Sample, as_pair
 

@@ -27,6 +27,18 @@ def torch_available() -> bool:
         return False
 
 
+def torch_version() -> str | None:
+    """torch's version without importing it (the header is printed first)."""
+    if not torch_available():
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("torch")
+    except PackageNotFoundError:
+        return "unknown version"
+
+
 def describe() -> str:
     """The oracle, for the run's header and the verdict."""
     if torch_available():

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from . import article as fx
 from . import checks as ch
-from . import fixtures as fx
 from . import op_table as ot
 from .strategies import Sample
 

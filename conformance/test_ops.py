@@ -3,9 +3,12 @@ oracle, and gradients against finite differences (no torch involved)."""
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Callable
+
 import numpy as np
 import pytest
-from hypothesis import given, note
+from hypothesis import given, note, seed, settings
 from hypothesis import strategies as st
 
 from . import checks as ch
@@ -22,11 +25,24 @@ def _policy_dtype(impl, dtype: str) -> str | None:
     return dtype if impl.strict else None
 
 
-def _draw(data: st.DataObject, op: ot.Op, dtype: str, gradcheck: bool = False) -> Sample:
+def _draw(
+    data: st.DataObject, tally: vd.Tally, op: ot.Op, dtype: str, gradcheck: bool = False
+) -> Sample:
     sample = data.draw(op.samples(dtype, gradcheck=gradcheck), label="sample")
     note(repr(sample))
-    vd.count_example()
+    tally.count()
     return sample
+
+
+def run_examples(request: pytest.FixtureRequest, body: Callable[[st.DataObject], None]) -> None:
+    """Run ``body`` on the examples of the loaded hypothesis profile. Under a
+    deterministic profile (ci) the seed is the test's name and parameters, so
+    that the examples do not depend on the folder the suite is installed in,
+    the entry point or the selection of tests."""
+    test = given(data=st.data())(body)
+    if settings.default.derandomize:
+        test = seed(zlib.crc32(request.node.name.encode()))(test)
+    test()
 
 
 def _grad_output(data: st.DataObject, shape: tuple[int, ...], dtype: str) -> np.ndarray:
@@ -36,11 +52,14 @@ def _grad_output(data: st.DataObject, shape: tuple[int, ...], dtype: str) -> np.
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS.get)
 @pytest.mark.parametrize("op", ot.OPS, ids=str)
-@given(data=st.data())
-def test_forward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle) -> None:
+def test_forward(op: ot.Op, dtype: str, request, impl, oracle, tally) -> None:
+    run_examples(request, lambda data: _forward(op, dtype, data, impl, oracle, tally))
+
+
+def _forward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle, tally) -> None:
     for function in op.imports[:1] if op.compose_forward is None else op.imports:
         impl.require(function)
-    sample = _draw(data, op, dtype)
+    sample = _draw(data, tally, op, dtype)
     params = ot.forward_params(op, sample)
     got = op.call_forward(impl.require, sample.arrays, params)
     expected = oracle.forward(op, sample)
@@ -59,11 +78,14 @@ def test_forward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle) -> No
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS.get)
 @pytest.mark.parametrize("op", ot.DIFFERENTIABLE, ids=str)
-@given(data=st.data())
-def test_backward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle) -> None:
+def test_backward(op: ot.Op, dtype: str, request, impl, oracle, tally) -> None:
+    run_examples(request, lambda data: _backward(op, dtype, data, impl, oracle, tally))
+
+
+def _backward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle, tally) -> None:
     for function in op.imports:
         impl.require(function)
-    sample = _draw(data, op, dtype)
+    sample = _draw(data, tally, op, dtype)
     z = np.asarray(oracle.forward(op, sample)).astype(dtype)  # the correct z
     dz = _grad_output(data, z.shape, dtype)
     values = {**sample.arrays, "z": z, "dz": dz}
@@ -83,13 +105,16 @@ def test_backward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle) -> N
 
 
 @pytest.mark.parametrize("op", ot.DIFFERENTIABLE, ids=str)
-@given(data=st.data())
-def test_gradient_matches_finite_differences(op: ot.Op, data: st.DataObject, impl) -> None:
+def test_gradient_matches_finite_differences(op: ot.Op, request, impl, tally) -> None:
     """Central differences of sum(forward * dz), float64, tie-free inputs: a
     check of the backward that needs neither torch nor the fixtures."""
+    run_examples(request, lambda data: _gradient(op, data, impl, tally))
+
+
+def _gradient(op: ot.Op, data: st.DataObject, impl, tally) -> None:
     for function in op.imports:
         impl.require(function)
-    sample = _draw(data, op, "float64", gradcheck=True)
+    sample = _draw(data, tally, op, "float64", gradcheck=True)
     params = ot.forward_params(op, sample)
     z = np.asarray(op.call_forward(impl.require, sample.arrays, params))
     dz = _grad_output(data, z.shape, "float64")

@@ -11,7 +11,6 @@ the same as JSON, failures included with their reproduction snippets.
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -42,17 +41,16 @@ CHECK_OF = {
     "test_weight_initializer_parameters": "distribution",
     "test_bias_initializers": "distribution",
 }
-_examples: dict[str, int] = defaultdict(int)
 
 
-def count_example() -> None:
-    """Called once per hypothesis example by the property tests."""
-    current = os.environ.get("PYTEST_CURRENT_TEST", "")
-    _examples[current.rsplit(" (", 1)[0]] += 1
+@dataclass
+class Tally:
+    """The examples one property test ran."""
 
+    examples: int = 0
 
-def examples_of(nodeid: str) -> int:
-    return _examples.get(nodeid, 0)
+    def count(self) -> None:
+        self.examples += 1
 
 
 def key_of(item: Any) -> tuple[str, str] | None:

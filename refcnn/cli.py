@@ -267,11 +267,11 @@ def evaluate(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["conformance"]:
-        from . import conformance
+        from .conformance import runner  # the suite, installed as refcnn.conformance
 
-        return conformance.main(argv[1:])
+        return runner.main(argv[1:])
     if argv[:1] == ["regenerate-fixtures"]:
-        from conformance import golden  # the suite's package, installed beside refcnn
+        from .conformance import golden
 
         return golden.main(argv[1:])
     args = _parser().parse_args(argv)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance import fixtures as fx
 from refcnn import checkpoint, model
+from refcnn.conformance import article as fx
 
 ROOT = Path(__file__).resolve().parent.parent
 

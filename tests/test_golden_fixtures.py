@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import fixtures as fx
-from conformance import golden
+from refcnn.conformance import article as fx
+from refcnn.conformance import golden
 from tests.test_harness import run_suite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,7 +191,7 @@ def test_suite_runs_without_torch(impl: str, tmp_path: Path) -> None:
     probe = run(
         [
             "-c",
-            "import importlib.util as u, sys; import conformance.oracle as o; "
+            "import importlib.util as u, sys; import refcnn.conformance.oracle as o; "
             "print(o.torch_available())",
         ],
         env,

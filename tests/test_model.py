@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import refcnn
-from conformance import fixtures as fx
 from refcnn import (
     add_layer,
     create_model,
@@ -19,6 +18,7 @@ from refcnn import (
     set_output,
     softmax,
 )
+from refcnn.conformance import article as fx
 
 
 def small_data(n: int = 60, seed: int = 0, shape=(8, 8, 1), classes: int = 3):

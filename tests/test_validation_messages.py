@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import refcnn
-from conformance.invalid_inputs import BAD_CALLS, BadCall
+from refcnn.conformance.invalid_inputs import BAD_CALLS, BadCall
 
 
 @pytest.mark.parametrize("case", BAD_CALLS, ids=lambda c: c.id)

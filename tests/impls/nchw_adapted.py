@@ -1,7 +1,7 @@
 """The README's adapter example, run by the tests: NCHW layers, a dict from
 the backward, a few lines of adapters."""
 
-from conformance.adapters import adapt
+from refcnn.conformance.adapters import adapt
 from tests.impls import nchw_layers
 
 convolution2d = adapt("convolution2d", nchw_layers.conv_forward, data="NCHW", filters="OIHW")

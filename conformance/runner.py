@@ -6,8 +6,9 @@
 The module named by ``--impl`` provides any subset of the article API (see
 README, "Check your own implementation"); the current folder is importable.
 Prints the verdict table; exit code 0 only when everything provided passes
-(1 on failures, 2 on usage errors). Needs pytest and hypothesis (the ``test``
-extra); torch is used as the oracle when installed.
+(1 on failures, 2 or 4 on usage errors). Needs pytest, pytest-xdist and
+hypothesis (``pip install 'refcnn[conformance]'``); torch is the oracle when
+installed, otherwise the stored golden fixtures and refcnn are.
 """
 
 from __future__ import annotations
@@ -20,13 +21,8 @@ from pathlib import Path
 
 
 def suite_dir() -> Path:
-    spec = importlib.util.find_spec("conformance")
-    if spec is None or spec.origin is None:
-        raise SystemExit(
-            "refcnn conformance: the conformance suite is not installed; "
-            "install refcnn from its repository with `pip install -e .[test]`"
-        )
-    return Path(spec.origin).parent
+    """The folder of the suite's tests: this package's own."""
+    return Path(__file__).resolve().parent
 
 
 def parser() -> argparse.ArgumentParser:
@@ -64,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         import pytest
     except ImportError:
         print(
-            "refcnn conformance: needs pytest and hypothesis: pip install 'refcnn[test]'",
+            "refcnn conformance: needs pytest and hypothesis: pip install 'refcnn[conformance]'",
             file=sys.stderr,
         )
         return 2
@@ -83,12 +79,18 @@ def main(argv: list[str] | None = None) -> int:
         "-v" if args.verbose else "-q",
         "-rfE",
     ]
-    for option in ("impl", "xfails_file", "conformance_report", "junitxml"):
+    # The plugin's namespaced option names: they never clash with other plugins.
+    for option, name in (
+        ("impl", "--refcnn-impl"),
+        ("xfails_file", "--refcnn-xfails-file"),
+        ("conformance_report", "--refcnn-report"),
+        ("junitxml", "--junitxml"),
+    ):
         value = getattr(args, option)
         if value is not None:
-            pytest_args.append(f"--{option.replace('_', '-')}={value}")
+            pytest_args.append(f"{name}={value}")
     if args.strict_policies:
-        pytest_args.append("--strict-policies")
+        pytest_args.append("--refcnn-strict-policies")
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     if args.workers != "0" and importlib.util.find_spec("xdist") is not None:

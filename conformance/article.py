@@ -16,7 +16,12 @@ from typing import Any
 
 import numpy as np
 
-FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
+# Installed, the fixtures sit inside the suite's package (refcnn/conformance/fixtures);
+# in a clone of the repository, beside it (fixtures/).
+_HERE = Path(__file__).resolve().parent
+FIXTURES_DIR = next(
+    (d for d in (_HERE / "fixtures", _HERE.parent / "fixtures") if d.is_dir()), _HERE / "fixtures"
+)
 ARTICLE_DIR = FIXTURES_DIR / "article"
 
 

@@ -1,0 +1,7 @@
+"""``python -m refcnn.conformance``: see :mod:`refcnn.conformance.runner`."""
+
+import sys
+
+from .runner import main
+
+sys.exit(main())

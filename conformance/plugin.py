@@ -1,0 +1,253 @@
+"""The suite's pytest plugin: options, hypothesis profiles, the
+implementation under test, the oracle, and the verdict at the end of the run.
+
+Loaded by the suite's ``conftest.py``, or up front with ``-p
+refcnn.conformance.plugin`` (needed for ``pytest --pyargs refcnn.conformance``,
+where pytest parses the options before it finds the conftest). No entry point
+is registered: the options exist only in runs of the suite. Each option has a
+``--refcnn-`` name, and its short name (``--impl``, ...) too unless another
+plugin of the run already took it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+from . import implementation as impl_mod
+from . import oracle as orc
+from . import verdict as vd
+
+PROFILE_VAR = "REFCNN_HYPOTHESIS_PROFILE"
+# "ci" (default): deterministic, so a run is reproducible and CI never flakes;
+# "thorough": random and many more examples, for hunting bugs.
+settings.register_profile(
+    "ci",
+    max_examples=60,
+    derandomize=True,
+    database=None,  # no replay of examples saved by earlier runs: every run is the same
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+)
+settings.register_profile(
+    "thorough",
+    parent=settings.get_profile("ci"),
+    max_examples=1000,
+    derandomize=False,
+    database=settings.default.database,  # remember failures between thorough runs
+)
+
+
+def profile_name() -> str:
+    return os.environ.get(PROFILE_VAR, "ci")
+
+
+# (namespaced name, short name, dest, keyword arguments of addoption)
+OPTIONS = (
+    (
+        "--refcnn-impl",
+        "--impl",
+        {
+            "default": None,
+            "metavar": "MODULE",
+            "help": f"module under test (default: ${impl_mod.ENV_VAR} or {impl_mod.REFERENCE})",
+        },
+    ),
+    (
+        "--refcnn-strict-policies",
+        "--strict-policies",
+        {
+            "action": "store_true",
+            "help": "also check refcnn's own policies (dtype preservation, input validation) "
+            "for a module other than refcnn",
+        },
+    ),
+    (
+        "--refcnn-xfails-file",
+        "--xfails-file",
+        {
+            "default": None,
+            "metavar": "PATH",
+            "help": "expected failures: one test id per line, then whitespace and the reason "
+            "(required); '#' starts a comment",
+        },
+    ),
+    (
+        "--refcnn-report",
+        "--conformance-report",
+        {"default": None, "metavar": "PATH", "help": "write the verdict as JSON to PATH"},
+    ),
+)
+
+
+def option(config: pytest.Config, name: str):
+    """The value of an option by its namespaced name, e.g. ``"impl"``."""
+    return config.getoption(f"refcnn_{name.replace('-', '_')}")
+
+
+def _taken(parser: pytest.Parser) -> set[str]:
+    """Option names other plugins registered (pytest keeps them per group)."""
+    groups = [getattr(parser, "_anonymous", None), *getattr(parser, "_groups", [])]
+    return {name for g in groups if g for opt in g.options for name in opt.names()}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("refcnn conformance")
+    taken = _taken(parser)
+    for long, short, kwargs in OPTIONS:
+        names = [long] + ([short] if short not in taken else [])
+        group.addoption(*names, dest=long[2:].replace("-", "_"), **kwargs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "verdict(op, check): the op and check a test judges")
+    settings.load_profile(profile_name())
+    config._refcnn_verdict = vd.Verdict()
+    config._refcnn_xfails = _read_xfails(option(config, "xfails-file"))
+
+
+def _read_xfails(path: str | None) -> dict[str, str]:
+    if not path:
+        return {}
+    entries: dict[str, str] = {}
+    try:
+        text = open(path, encoding="utf-8").read()
+    except OSError as exc:
+        raise pytest.UsageError(f"--xfails-file {path}: {exc}") from None
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split(None, 1)
+        if len(parts) < 2:
+            raise pytest.UsageError(
+                f"--xfails-file {path}, line {number}: give a reason after the test id: {line!r}"
+            )
+        entries[parts[0]] = parts[1].strip()
+    return entries
+
+
+def _xfail_reason(item: pytest.Item, entries: dict[str, str]) -> tuple[str, str] | None:
+    """An entry matches the full node id, or the id from the test name on."""
+    for test_id, reason in entries.items():
+        if item.nodeid == test_id or item.nodeid.endswith("::" + test_id):
+            return test_id, reason
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    entries = config._refcnn_xfails
+    used = set()
+    for item in items:
+        key = vd.key_of(item)
+        if key is not None:
+            item.user_properties.append(("verdict", key))
+        match = _xfail_reason(item, entries)
+        if match is not None:
+            used.add(match[0])
+            item.add_marker(pytest.mark.xfail(reason=f"--xfails-file: {match[1]}", strict=False))
+    unused = [test_id for test_id in entries if test_id not in used]
+    if unused and not hasattr(config, "workerinput"):
+        config._refcnn_unused_xfails = unused
+        for test_id in unused:
+            config.issue_config_time_warning(
+                pytest.PytestConfigWarning(f"--xfails-file: {test_id} matches no test"),
+                stacklevel=2,
+            )
+
+
+TALLY = pytest.StashKey[vd.Tally]()
+
+
+@pytest.fixture
+def tally(request: pytest.FixtureRequest) -> vd.Tally:
+    """What a property test drew, for the verdict (kept on the test's item, so
+    it reaches the controller under pytest-xdist through the report)."""
+    request.node.stash[TALLY] = vd.Tally()
+    return request.node.stash[TALLY]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    if call.when == "call" and TALLY in item.stash:
+        item.user_properties.append(("examples", item.stash[TALLY].examples))
+    yield
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    config = _CONFIG.get("config")
+    if config is not None and not hasattr(config, "workerinput"):
+        config._refcnn_verdict.record(report)
+
+
+_CONFIG: dict = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CONFIG["config"] = session.config
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and not hasattr(session.config, "workerinput"):
+        reporter.write_line(header(session.config))  # also under -q
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    verdict: vd.Verdict = config._refcnn_verdict
+    if not verdict.cells:
+        return
+    name = impl_mod.resolve_name(option(config, "impl"))
+    oracle = "torch" if orc.torch_available() else "golden fixtures + refcnn (no torch)"
+    terminalreporter.section(f"conformance verdict: {name} (oracle: {oracle})")
+    terminalreporter.write_line(verdict.table())
+    for test_id in getattr(config, "_refcnn_unused_xfails", []):
+        terminalreporter.write_line(f"warning: --xfails-file entry {test_id} matches no test")
+    path = option(config, "report")
+    if path:
+        verdict.write_json(path, name, orc.describe())
+        terminalreporter.write_line(f"verdict written to {path}")
+
+
+def header(config: pytest.Config) -> str:
+    name = impl_mod.resolve_name(option(config, "impl"))
+    strict = option(config, "strict-policies") or name == impl_mod.REFERENCE
+    policies = "checked" if strict else "not checked (use --strict-policies)"
+    return (
+        f"refcnn conformance: implementation under test = {name}; oracle = {orc.describe()}; "
+        f"policies (dtype, validation) {policies}\n{versions()}"
+    )
+
+
+def versions() -> str:
+    """The examples the ci profile draws depend on the hypothesis version."""
+    import hypothesis
+    import numpy
+
+    import refcnn
+
+    torch = orc.torch_version()
+    return (
+        f"refcnn {refcnn.__version__}, numpy {numpy.__version__}, "
+        f"torch {torch or 'not installed'}, hypothesis {hypothesis.__version__} "
+        f"(profile {profile_name()}; "
+        f"the examples drawn depend on its version)"
+    )
+
+
+@pytest.fixture(scope="session")
+def impl(pytestconfig: pytest.Config) -> impl_mod.Implementation:
+    name = impl_mod.resolve_name(option(pytestconfig, "impl"))
+    return impl_mod.load(name, option(pytestconfig, "strict-policies"))
+
+
+@pytest.fixture(scope="session")
+def oracle() -> orc.TorchOracle | orc.RefcnnOracle:
+    return orc.make_oracle()
