@@ -1,34 +1,50 @@
-"""Adapters: plug in layers that use another layout or return a dict.
+"""Adapters: judge layers written in another style, layout or naming.
 
 The suite calls every function with the article's signature, layouts and
-return values. ``adapt`` wraps a function written otherwise, one function at
-a time. A module for ``--impl`` can then be a few lines::
+return values. Three adapters cover the usual styles of from-scratch code,
+each a few lines in the module you pass to ``--impl``:
 
-    # my_adapter.py
-    from conformance.adapters import adapt
-    import mylayers                        # NCHW data, (out, in, kh, kw) filters
+* ``adapt``: plain functions in another layout, with other parameter names,
+  or returning a dict::
 
-    convolution2d = adapt("convolution2d", mylayers.conv_forward,
-                          data="NCHW", filters="OIHW")
-    convolution2d_back = adapt("convolution2d_back", mylayers.conv_backward,
-                               data="NCHW", filters="OIHW",
-                               returns=("dx", "dw", "db"))   # it returns a dict
-    max_pooling2d = adapt("max_pooling2d", mylayers.maxpool, data="NCHW")
+      convolution2d = adapt("convolution2d", mylayers.conv_forward,
+                            data="NCHW", filters="OIHW")
 
-and ``pytest -n auto conformance --impl my_adapter``.
+* ``from_layer``: layer classes (the constructor takes the weights and
+  hyper-parameters, ``forward(x)`` caches, ``backward(dout)`` returns ``dx``
+  and leaves the weight gradients on the layer)::
 
-What ``adapt`` converts, by the article's argument names: data (``u``, ``z``,
-``dz`` and the returned ``z``/``du``) between NHWC and ``data`` ("NHWC" or
-"NCHW", 4-D arrays only); filters (``W``/``f`` and the returned ``dW``)
-between ``(fn, fh, fw, fc)`` and ``filters`` ("FHWC" or "OIHW"). With
-``returns`` naming dict keys, a dict result becomes the article's tuple in
-that order. Arguments are passed on positionally, in the article's order,
-keyword parameters (padding, strides, ...) as given.
+      convolution2d, convolution2d_back = from_layer(
+          "convolution2d",
+          lambda W, b, padding, strides: Conv(W, b, stride=strides, pad=padding),
+          data="NCHW", filters="OIHW", grads={"W": "dW", "b": "db"})
+
+* ``from_cache_functions``: function pairs ``forward(x, w, b, params) ->
+  (out, cache)`` and ``backward(dout, cache) -> (dx, dw, db)``::
+
+      convolution2d, convolution2d_back = from_cache_functions(
+          "convolution2d", conv_forward, conv_backward,
+          params=lambda padding, strides: {"stride": strides, "pad": padding},
+          data="NCHW", filters="OIHW")
+
+Layouts: data ``"NHWC"`` (the article's) or ``"NCHW"``; filters ``"FHWC"``
+(the article's ``(fn, fh, fw, fc)``), ``"OIHW"`` (torch's ``(out, in, kh,
+kw)``) or ``"HWIO"`` (Keras' ``(kh, kw, in, out)``). 4-D arrays only are
+converted: data ``u``, ``z``, ``dz``, ``du`` and filters ``W``, ``f``,
+``dW``.
+
+``make`` (of ``from_layer``) and ``params`` (of all three) receive the
+article's parameters by name, with the article's defaults filled in
+(``padding=0``, ``strides=1`` for convolutions; ``pool_size=2``,
+``padding=0``, ``strides=pool_size`` for pooling), as ints or ``(h, w)``
+tuples as the suite draws them: an implementation that takes ints only
+raises on tuples, and should declare the ``tuple params`` corner
+unsupported (see ``conformance.implementation``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -50,27 +66,62 @@ SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "flatten2d": (("u",), ("z",)),
     "flatten2d_back": (("dz", "u", "z"), ("du",)),
 }
+# The article's keyword parameters of each layer and their defaults (None:
+# pooling strides default to pool_size).
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "convolution2d": {"padding": 0, "strides": 1},
+    "max_pooling2d": {"pool_size": 2, "padding": 0, "strides": None},
+    "average_pooling2d": {"pool_size": 2, "padding": 0, "strides": None},
+    "flatten2d": {},
+}
+DATA_LAYOUTS = ("NHWC", "NCHW")
+FILTER_LAYOUTS = ("FHWC", "OIHW", "HWIO")
 _DATA = {"u", "z", "dz", "du"}
 _FILTERS = {"W", "f", "dW"}
 _TO = {  # article layout -> other layout, for 4-D arrays
     ("data", "NCHW"): (0, 3, 1, 2),
     ("filters", "OIHW"): (0, 3, 1, 2),
+    ("filters", "HWIO"): (1, 2, 3, 0),
 }
 
 
 def _convert(name: str, value: Any, data: str, filters: str, back: bool) -> Any:
-    kind, layout = (
-        ("data", data)
-        if name in _DATA
-        else ("filters", filters)
-        if (name in _FILTERS)
-        else (None, None)
-    )
-    axes = _TO.get((kind, layout))
-    array = np.asarray(value) if axes is not None else None
-    if axes is None or array.ndim != 4:
+    """``value`` (the article's array ``name``) to the other layout, or with
+    ``back`` from it."""
+    if name in _DATA:
+        axes = _TO.get(("data", data))
+    elif name in _FILTERS:
+        axes = _TO.get(("filters", filters))
+    else:
+        axes = None
+    if axes is None or value is None or np.ndim(value) != 4:
         return value
-    return array.transpose(np.argsort(axes) if back else axes)
+    return np.asarray(value).transpose(np.argsort(axes) if back else axes)
+
+
+def _check_layouts(data: str, filters: str) -> None:
+    if data not in DATA_LAYOUTS:
+        raise ValueError(f"data must be one of {DATA_LAYOUTS}, got {data!r}")
+    if filters not in FILTER_LAYOUTS:
+        raise ValueError(f"filters must be one of {FILTER_LAYOUTS}, got {filters!r}")
+
+
+def _layer_name(article_name: str) -> str:
+    name = article_name.removesuffix("_back")
+    if name not in DEFAULTS:
+        raise ValueError(f"no article layer {article_name!r}; one of {sorted(DEFAULTS)}")
+    return name
+
+
+def article_parameters(layer: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The layer's keyword parameters with the article's defaults filled in."""
+    unknown = set(given) - set(DEFAULTS[layer]) - {"calc_du_flag"}
+    if unknown:
+        raise TypeError(f"{layer} takes no parameter {', '.join(sorted(unknown))}")
+    result = {**DEFAULTS[layer], **{k: v for k, v in given.items() if k in DEFAULTS[layer]}}
+    if "pool_size" in result and result["strides"] is None:
+        result["strides"] = result["pool_size"]
+    return result
 
 
 def adapt(
@@ -80,12 +131,18 @@ def adapt(
     data: str = "NHWC",
     filters: str = "FHWC",
     returns: Sequence[str] | None = None,
+    params: Callable[..., dict[str, Any]] | None = None,
 ) -> Callable:
-    """``function`` seen through the article's signature for ``article_name``."""
+    """``function`` seen through the article's signature for ``article_name``.
+
+    Arrays are passed positionally in the article's order, converted to
+    ``data``/``filters``. Keyword parameters are passed as given, or, with
+    ``params``, as ``params(**article parameters)`` returns them (renaming
+    ``padding`` to ``pad``, say). With ``returns`` naming dict keys, a dict
+    result becomes the article's tuple in that order."""
     if article_name not in SIGNATURES:
         raise ValueError(f"no article function {article_name!r}; one of {sorted(SIGNATURES)}")
-    if data not in ("NHWC", "NCHW") or filters not in ("FHWC", "OIHW"):
-        raise ValueError("data must be 'NHWC' or 'NCHW', filters 'FHWC' or 'OIHW'")
+    _check_layouts(data, filters)
     arg_names, result_names = SIGNATURES[article_name]
 
     def adapted(*args: Any, **kwargs: Any) -> Any:
@@ -93,6 +150,8 @@ def adapt(
             _convert(name, value, data, filters, back=False)
             for name, value in zip(arg_names, args, strict=False)
         ] + list(args[len(arg_names) :])
+        if params is not None:
+            kwargs = params(**article_parameters(_layer_name(article_name), kwargs))
         result = function(*converted, **kwargs)
         if returns is not None:
             result = tuple(result[key] for key in returns)
@@ -106,3 +165,134 @@ def adapt(
     adapted.__name__ = article_name
     adapted.__doc__ = f"{article_name} adapted from {getattr(function, '__name__', function)}"
     return adapted
+
+
+Grads = Mapping[str, str | Callable[[Any], Any]] | Callable[[Any], Sequence[Any]]
+
+
+def _weight_gradients(layer: Any, grads: Grads | None, names: tuple[str, ...]) -> list[Any]:
+    """The layer's gradients of the weights ``names`` (``("W", "b")``): by
+    attribute name or getter per weight, or one getter for all."""
+    if not names:
+        return []
+    if grads is None:
+        raise ValueError(f"say where the layer keeps the gradients of {names}: grads=...")
+    if callable(grads):
+        return list(grads(layer))
+    return [
+        grads[name](layer) if callable(grads[name]) else getattr(layer, grads[name])
+        for name in names
+    ]
+
+
+def from_layer(
+    article_name: str,
+    make: Callable[..., Any],
+    *,
+    data: str = "NHWC",
+    filters: str = "FHWC",
+    grads: Grads | None = None,
+    forward: str = "forward",
+    backward: str = "backward",
+) -> tuple[Callable, Callable]:
+    """The article's forward and backward of ``article_name`` (a layer:
+    ``convolution2d``, ``max_pooling2d``, ``average_pooling2d``,
+    ``flatten2d``) from a layer class.
+
+    ``make(**weights, **parameters)`` builds a layer: the weights by the
+    article's names (``W``, ``b``, in the ``filters`` layout) and the
+    article's parameters (defaults filled in). The forward calls
+    ``layer.forward(u)``; the backward builds a layer, runs its forward on
+    ``u`` (to fill its cache), then ``layer.backward(dz)`` for ``du``, and
+    takes the weight gradients from ``grads``: attribute names (``{"W":
+    "dW", "b": "db"}``), getters (``{"W": lambda layer: layer.grads["W"]}``)
+    or one getter returning them in the article's order."""
+    layer_name = _layer_name(article_name)
+    _check_layouts(data, filters)
+    weights = SIGNATURES[layer_name][0][1:]  # ("W", "b") or ()
+
+    def build(arrays: Sequence[Any], given: Mapping[str, Any]) -> Any:
+        converted = {
+            n: _convert(n, a, data, filters, back=False)
+            for n, a in zip(weights, arrays, strict=True)
+        }
+        return make(**converted, **article_parameters(layer_name, given))
+
+    def article_forward(u: Any, *arrays: Any, **given: Any) -> Any:
+        layer = build(arrays, given)
+        return _convert(
+            "z",
+            getattr(layer, forward)(_convert("u", u, data, filters, False)),
+            data,
+            filters,
+            True,
+        )
+
+    def article_backward(dz: Any, u: Any, *rest: Any, **given: Any) -> Any:
+        arrays = rest[-len(weights) :] if weights else ()  # pooling and flatten also get z
+        layer = build(arrays, given)
+        getattr(layer, forward)(_convert("u", u, data, filters, False))
+        du = getattr(layer, backward)(_convert("dz", dz, data, filters, False))
+        du = _convert("du", du, data, filters, True)
+        if not weights:
+            return du
+        gradients = _weight_gradients(layer, grads, weights)
+        return (
+            du,
+            *(
+                _convert(f"d{n}", g, data, filters, True)
+                for n, g in zip(weights, gradients, strict=True)
+            ),
+        )
+
+    article_forward.__name__ = layer_name
+    article_backward.__name__ = f"{layer_name}_back"
+    return article_forward, article_backward
+
+
+def from_cache_functions(
+    article_name: str,
+    forward: Callable[..., tuple[Any, Any]],
+    backward: Callable[[Any, Any], Any],
+    *,
+    params: Callable[..., Any] | None = None,
+    data: str = "NHWC",
+    filters: str = "FHWC",
+) -> tuple[Callable, Callable]:
+    """The article's forward and backward of ``article_name`` from a pair
+    ``forward(x, *weights, p) -> (out, cache)``, ``backward(dout, cache) ->
+    dx`` or ``(dx, dw, db)``. ``p`` is ``params(**article parameters)``
+    (defaults filled in), passed as one argument after the arrays; without
+    ``params`` none is passed."""
+    layer_name = _layer_name(article_name)
+    _check_layouts(data, filters)
+    weights = SIGNATURES[layer_name][0][1:]
+
+    def call_forward(u: Any, arrays: Sequence[Any], given: Mapping[str, Any]) -> tuple[Any, Any]:
+        converted = [_convert("u", u, data, filters, False)] + [
+            _convert(n, a, data, filters, False) for n, a in zip(weights, arrays, strict=True)
+        ]
+        if params is not None:
+            converted.append(params(**article_parameters(layer_name, given)))
+        else:
+            article_parameters(layer_name, given)  # unknown parameters still raise
+        return forward(*converted)
+
+    def article_forward(u: Any, *arrays: Any, **given: Any) -> Any:
+        out, _ = call_forward(u, arrays, given)
+        return _convert("z", out, data, filters, True)
+
+    def article_backward(dz: Any, u: Any, *rest: Any, **given: Any) -> Any:
+        arrays = rest[-len(weights) :] if weights else ()
+        _, cache = call_forward(u, arrays, given)
+        result = backward(_convert("dz", dz, data, filters, False), cache)
+        if not weights:
+            return _convert("du", result, data, filters, True)
+        names = ("du", *(f"d{n}" for n in weights))
+        return tuple(
+            _convert(n, g, data, filters, True) for n, g in zip(names, result, strict=True)
+        )
+
+    article_forward.__name__ = layer_name
+    article_backward.__name__ = f"{layer_name}_back"
+    return article_forward, article_backward

@@ -1,15 +1,25 @@
-"""Comparisons, tolerances, finite differences and reproduction snippets
-(imported as ``ch``).
+"""Comparisons, tolerances, finite differences, hygiene and reproduction
+snippets (imported as ``ch``).
 
-Every failed comparison raises an ``AssertionError`` whose message names the
-op, the parameters and the worst element (index, expected, got, tolerance),
-followed by a snippet that reproduces the failure with NumPy alone: the
-inputs and the expected values are written out in full.
+Every failed check raises a :class:`ConformanceError`: an
+``AssertionError`` that says in one or two lines what is wrong where (its
+``kind``, the op, the worst element or the exception), carries the
+parameters, and a snippet that reproduces it with NumPy alone (the inputs and
+the expected values written out in full). The verdict reads these fields;
+pytest prints the text.
+
+Kinds: ``wrong values``, ``wrong shape`` (also: not an array, the wrong
+number of gradients), ``raised`` (the implementation raised), ``mutated
+input`` (an input array changed during the call), ``aliased output`` (an
+output shares memory with an input, or a later call changed it), and
+``wrong dtype`` (refcnn's policy, only with --strict-policies).
 """
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +35,56 @@ FINITE_DIFFERENCE_STEP = 1e-6
 FINITE_DIFFERENCE_RTOL = 1e-6
 REPRO_START = "--- reproduce with NumPy alone ---"
 REPRO_END = "--- end of reproduction ---"
+KINDS = (
+    "wrong values",
+    "wrong shape",
+    "raised",
+    "mutated input",
+    "aliased output",
+    "wrong dtype",
+)
+_SUITE_DIR = str(Path(__file__).resolve().parent)
+
+
+class ConformanceError(AssertionError):
+    """A check failed: ``kind`` (one of KINDS), ``where`` (op, check,
+    context), a short ``message``, the ``exception`` type's name for
+    ``raised``, the ``params`` and the reproduction ``snippet``."""
+
+    def __init__(
+        self,
+        kind: str,
+        where: str,
+        message: str,
+        snippet: str = "",
+        exception: str = "",
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.kind, self.where, self.message = kind, where, message
+        self.snippet, self.exception = snippet, exception
+        self.params = dict(params or {})
+        text = f"{where}: {kind}: {message}"
+        if snippet:
+            text += f"\n\n{REPRO_START}\n{snippet}\n{REPRO_END}\n"
+        super().__init__(text)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "exception": self.exception,
+            "message": self.message,
+            "where": self.where,
+            "params": {k: _json(v) for k, v in self.params.items()},
+            "snippet": self.snippet,
+        }
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return f"array{value.shape}"
+    if isinstance(value, tuple):
+        return list(value)
+    return value
 
 
 def rtol_for(dtype: Any, overrides: Mapping[str, float] | None = None) -> float:
@@ -41,6 +101,12 @@ def literal(value: Any) -> str:
     return repr(value)
 
 
+def _preamble(module: str, functions: str | tuple[str, ...], arrays: Mapping[str, Any]) -> list:
+    names = (functions,) if isinstance(functions, str) else functions
+    lines = ["import numpy as np", f"from {module} import {', '.join(names)}", ""]
+    return lines + [f"{name} = {literal(array)}" for name, array in arrays.items()]
+
+
 def reproduction(
     module: str,
     functions: str | tuple[str, ...],
@@ -51,9 +117,7 @@ def reproduction(
     pick: str = "",
 ) -> str:
     """A self-contained script: imports, inputs, the call, and the check."""
-    names = (functions,) if isinstance(functions, str) else functions
-    lines = ["import numpy as np", f"from {module} import {', '.join(names)}", ""]
-    lines += [f"{name} = {literal(array)}" for name, array in arrays.items()]
+    lines = _preamble(module, functions, arrays)
     lines.append(f"got = {call}{pick}")
     if expected is not None:
         lines.append(f"expected = {literal(expected)}")
@@ -80,14 +144,16 @@ def assert_close(
     repro: Callable[[], str],
     *,
     dtype: Any = None,
-) -> None:
-    """Raise an AssertionError with a reproduction unless ``got`` matches.
+    params: Mapping[str, Any] | None = None,
+) -> bool:
+    """Raise a ConformanceError unless ``got`` matches; True when values
+    were compared (False: both empty, only the shape was).
 
     ``dtype``: when given, also require ``got.dtype == dtype`` (refcnn's own
     policy; other implementations are checked for it only with --strict-policies).
     """
     __tracebackhide__ = True  # pytest shows the message, not this helper's source
-    problem = None
+    kind, problem = "wrong shape", None
     if isinstance(got, float):
         dtype = None  # a loss returned as a Python float: no dtype to check
     if not isinstance(got, np.ndarray):
@@ -100,18 +166,237 @@ def assert_close(
     if problem is None and got.shape != expected.shape:
         problem = f"shape {got.shape}, expected {expected.shape}"
     if problem is None and dtype is not None and got.dtype != np.dtype(dtype):
-        problem = f"dtype {got.dtype}, expected {np.dtype(dtype)}"
+        kind, problem = "wrong dtype", f"dtype {got.dtype}, expected {np.dtype(dtype)}"
     if problem is None and expected.size:
         scale = max(1.0, float(np.nanmax(np.abs(expected))))
         index, diff = worst_element(got, expected)
         if not diff <= rtol * scale:
+            kind = "wrong values"
             problem = (
                 f"worst element at index {index}: expected {float(expected[index])!r}, "
                 f"got {float(got[index])!r}, |diff| = {diff:.3g} > tolerance {rtol * scale:.3g} "
                 f"(rtol {rtol:g} x scale {scale:.3g})"
             )
     if problem is not None:
-        raise AssertionError(f"{what}: {problem}\n\n{REPRO_START}\n{repro()}\n{REPRO_END}\n")
+        raise ConformanceError(kind, what, problem, repro(), params=params)
+    return bool(expected.size)
+
+
+# --- calling the implementation -----------------------------------------------------
+
+
+def _origin(exc: BaseException) -> str:
+    """Where the implementation raised: the deepest frame outside NumPy and
+    this suite, e.g. ``mylayers.py:42 in conv_forward``."""
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith(_SUITE_DIR) and "/numpy/" not in f.filename
+    ]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f" (at {Path(frame.filename).name}:{frame.lineno} in {frame.name})"
+
+
+def call_implementation(
+    call: Callable[[], Any], what: str, repro: Callable[[], str], params: Mapping[str, Any]
+) -> Any:
+    """``call()``; an exception from the implementation becomes a
+    ``raised`` failure (pytest's skips and the suite's own failures pass)."""
+    __tracebackhide__ = True
+    try:
+        return call()
+    except ConformanceError:
+        raise
+    except Exception as exc:
+        if type(exc).__module__.startswith(("_pytest", "pytest")):
+            raise  # skip ("not provided") and the like
+        text = (str(exc).strip().splitlines() or [""])[0][:300]
+        raise ConformanceError(
+            "raised",
+            what,
+            f"{type(exc).__name__}: {text}{_origin(exc)}",
+            repro(),
+            exception=type(exc).__name__,
+            params=params,
+        ) from exc
+
+
+def copies(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Fresh copies of the arrays: what the implementation is handed."""
+    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in values.items()}
+
+
+def assert_unchanged(
+    handed: Mapping[str, Any],
+    original: Mapping[str, Any],
+    what: str,
+    repro: Callable[[], str],
+    params: Mapping[str, Any],
+) -> None:
+    """The arrays the implementation was handed still hold their values."""
+    __tracebackhide__ = True
+    for name, value in handed.items():
+        before = original[name]
+        if isinstance(value, np.ndarray) and not np.array_equal(value, before, equal_nan=True):
+            changed = int(np.sum(~((value == before) | (np.isnan(value) & np.isnan(before)))))
+            raise ConformanceError(
+                "mutated input",
+                what,
+                f"the call changed its input {name} ({changed} of {value.size} elements)",
+                repro(),
+                params=params,
+            )
+
+
+def assert_owns_memory(
+    outputs: Mapping[str, Any],
+    inputs: Mapping[str, Any],
+    what: str,
+    repro: Callable[[], str],
+    params: Mapping[str, Any],
+) -> None:
+    """No output shares memory with an input (a caller that updates an
+    output in place would change the input)."""
+    __tracebackhide__ = True
+    for out_name, out in outputs.items():
+        for in_name, value in inputs.items():
+            if (
+                isinstance(out, np.ndarray)
+                and isinstance(value, np.ndarray)
+                and out.size
+                and np.shares_memory(out, value)
+            ):
+                raise ConformanceError(
+                    "aliased output",
+                    what,
+                    f"the output {out_name} shares memory with the input {in_name}",
+                    repro(),
+                    params=params,
+                )
+
+
+def assert_kept(
+    first: Mapping[str, Any],
+    kept: Mapping[str, Any],
+    what: str,
+    repro: Callable[[], str],
+    params: Mapping[str, Any],
+) -> None:
+    """Outputs of a first call are unchanged after a second call with other
+    inputs (no buffer reused across calls)."""
+    __tracebackhide__ = True
+    for name, value in first.items():
+        if isinstance(value, np.ndarray) and not np.array_equal(value, kept[name], equal_nan=True):
+            raise ConformanceError(
+                "aliased output",
+                what,
+                f"a second call with other inputs changed the first call's {name}: "
+                "outputs share a buffer across calls",
+                repro(),
+                params=params,
+            )
+
+
+class Caller:
+    """Calls one of ``op``'s functions as the tests do: on copies of the
+    inputs (kept in ``handed``), an exception turned into a ``raised``
+    failure, the inputs checked for writes afterwards, each failure with its
+    snippet."""
+
+    def __init__(self, impl, op: op_table.Op, where: str, backward: bool = False) -> None:
+        self.impl, self.op, self.where, self.backward = impl, op, where, backward
+        self.handed: dict[str, Any] = {}
+
+    def source(self, params: dict) -> str:
+        if self.backward:
+            return self.op.backward_call_source(params)
+        return self.op.forward_call_source(params)
+
+    def arguments(self, values: dict, params: dict) -> dict[str, Any]:
+        """The arrays the call takes, by name (for the snippets)."""
+        names = (
+            (self.op.backward_args or (*self.op.inputs, "dz")) if self.backward else self.op.inputs
+        )
+        return {n: values[n] for n in names} | op_table.array_params(params)
+
+    def __call__(self, values: dict, params: dict) -> Any:
+        __tracebackhide__ = True
+        impl, op = self.impl, self.op
+        arrays, call = self.arguments(values, params), self.source(params)
+        handed, handed_params = copies(values), copies(params)
+        self.handed = {**handed, **handed_params}
+        run = op.call_backward if self.backward else op.call_forward
+        result = call_implementation(
+            lambda: run(impl.require, handed, handed_params),
+            self.where,
+            lambda: raise_snippet(impl.name, op.imports, arrays, call),
+            params,
+        )
+        assert_unchanged(
+            self.handed,
+            {**values, **params},
+            self.where,
+            lambda: mutation_snippet(impl.name, op.imports, arrays, call),
+            params,
+        )
+        return result
+
+
+# --- snippets for the kinds that are not about values -----------------------------------
+
+
+def raise_snippet(module: str, functions, arrays: Mapping[str, Any], call: str) -> str:
+    lines = _preamble(module, functions, arrays)
+    return "\n".join([*lines, f"{call}  # raises"])
+
+
+def mutation_snippet(module: str, functions, arrays: Mapping[str, Any], call: str) -> str:
+    lines = _preamble(module, functions, arrays)
+    names = [n for n, v in arrays.items() if isinstance(v, np.ndarray)]
+    lines.append(f"before = {{name: value.copy() for name, value in {_dict(names)}.items()}}")
+    lines.append(call)
+    lines.append(
+        "assert all(np.array_equal(before[k], v, equal_nan=True) "
+        f"for k, v in {_dict(names)}.items())"
+    )
+    return "\n".join(lines)
+
+
+_OUTPUTS = "outputs = [o for o in (got if isinstance(got, tuple) else (got,)) if o is not None]"
+
+
+def alias_snippet(module: str, functions, arrays: Mapping[str, Any], call: str) -> str:
+    lines = _preamble(module, functions, arrays)
+    names = [n for n, v in arrays.items() if isinstance(v, np.ndarray)]
+    lines += [f"got = {call}", _OUTPUTS]
+    lines.append(
+        f"assert not any(np.shares_memory(o, v) for o in outputs for v in {_dict(names)}.values())"
+    )
+    return "\n".join(lines)
+
+
+def reuse_snippet(
+    module: str, functions, first: Mapping[str, Any], second: Mapping[str, Any], call: str
+) -> str:
+    lines = _preamble(module, functions, first)
+    lines += [f"got = {call}", _OUTPUTS]
+    lines.append("kept = [np.array(o, copy=True) for o in outputs]")
+    lines += [f"{name} = {literal(value)}" for name, value in second.items()]
+    lines.append(f"{call}  # other inputs of the same shapes")
+    lines.append(
+        "assert all(np.array_equal(o, k) for o, k in zip(outputs, kept)), "
+        "'the second call changed the first result'"
+    )
+    return "\n".join(lines)
+
+
+def _dict(names: list[str]) -> str:
+    return "{" + ", ".join(f"{n!r}: {n}" for n in names) + "}"
+
+
+# --- finite differences ---------------------------------------------------------------
 
 
 def finite_difference_gradient(
@@ -138,12 +423,16 @@ def skipped_gradient(name: str, params: Mapping[str, Any]) -> bool:
     return name == "u" and params.get("calc_du_flag") is False
 
 
-def check_forward(impl, op, got, expected, arrays, params, rtol, context, enforce=None) -> None:
+# --- the op-level checks ----------------------------------------------------------------------
+
+
+def check_forward(impl, op, got, expected, arrays, params, rtol, context, enforce=None) -> bool:
     """``op``'s forward output against ``expected``; ``context`` goes in the
-    message, ``enforce`` is the output dtype required (refcnn's policy) or None."""
+    message, ``enforce`` is the output dtype required (refcnn's policy) or
+    None. True when values were compared."""
     __tracebackhide__ = True
     repro_arrays = {**arrays, **op_table.array_params(params)}
-    assert_close(
+    return assert_close(
         got,
         expected,
         rtol,
@@ -152,23 +441,37 @@ def check_forward(impl, op, got, expected, arrays, params, rtol, context, enforc
             impl.name, op.imports, repro_arrays, op.forward_call_source(params), expected, rtol
         ),
         dtype=enforce,
+        params=params,
     )
 
 
-def check_gradients(impl, op, got, expected, values, params, rtol, context, enforce=None) -> None:
-    """Every gradient ``op``'s backward returned (``got``, by input name)
-    against ``expected``; ``values`` holds the backward's arguments."""
+def check_gradients(impl, op, result, expected, values, params, rtol, context, enforce=None):
+    """What ``op``'s backward returned (``result``) against the ``expected``
+    gradients by input name; ``values`` holds the backward's arguments. True
+    when values were compared."""
     __tracebackhide__ = True
     names = op.backward_args or (*op.inputs, "dz")
     arrays = {**{n: values[n] for n in names}, **op_table.array_params(params)}
     call = op.backward_call_source(params)
+    got = op.gradients(result)
+    if got is None:
+        raise ConformanceError(
+            "wrong shape",
+            f"{op.name} backward ({context})",
+            f"{op.backward} must return {len(op.grads)} gradients "
+            f"({', '.join('d' + g for g in op.grads)}), got {type(result).__name__}"
+            + (f" of {len(result)}" if isinstance(result, tuple) else ""),
+            reproduction(impl.name, op.imports, arrays, call, None, rtol),
+            params=params,
+        )
+    compared = False
     for position, name in enumerate(op.grads):
         if skipped_gradient(name, params):
             if impl.is_reference:
                 assert got[name] is None, "refcnn returns du=None when calc_du_flag=False"
             continue
         pick = f"[{position}]" if len(op.grads) > 1 else ""
-        assert_close(
+        compared |= assert_close(
             got[name],
             expected[name],
             rtol,
@@ -177,4 +480,6 @@ def check_gradients(impl, op, got, expected, values, params, rtol, context, enfo
                 impl.name, op.imports, arrays, call, expected[name], rtol, pick
             ),
             dtype=enforce,
+            params=params,
         )
+    return compared

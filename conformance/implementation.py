@@ -4,24 +4,45 @@ API under the article's names and signatures (default: ``refcnn``).
 Chosen with ``--impl package.module`` or the environment variable
 ``REFCNN_IMPL``. A function the module lacks is *not provided*: its tests are
 skipped with that reason, never failed.
+
+What the implementation does not claim to support is declared by corner (see
+``conformance.strategies.CORNERS``), in the module::
+
+    CONFORMANCE_UNSUPPORTED = {"convolution2d": ["tuple params"], "*": ["empty batch"]}
+
+or on the command line, ``--unsupported "tuple params,empty batch"`` (every
+op) or ``--unsupported "convolution2d:tuple params"`` (one op). Declared
+corners are reported ``unsupported`` and not run; ``mixed`` then draws
+without them.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
 
 import pytest
 
+from . import op_table as ot
+from .strategies import CORNERS
+from .verdict import NOT_PROVIDED, UNSUPPORTED
+
 REFERENCE = "refcnn"
 ENV_VAR = "REFCNN_IMPL"
+DECLARATION = "CONFORMANCE_UNSUPPORTED"
+ANY_OP = "*"
 
 
 def not_provided_reason(module: str, function: str) -> str:
-    return f"not provided: {module} has no {function}"
+    return f"{NOT_PROVIDED}{module} has no {function}"
+
+
+class DeclarationError(ValueError):
+    """A declaration names an op or a corner that does not exist."""
 
 
 @dataclass
@@ -29,6 +50,8 @@ class Implementation:
     name: str
     module: ModuleType
     strict: bool  # also check refcnn's own policies (dtype preservation, validation)
+    unsupported: dict[str, frozenset[str]] = field(default_factory=dict)  # op -> corners
+    declared_by: dict[tuple[str, str], str] = field(default_factory=dict)  # -> where
 
     def __repr__(self) -> str:
         return f"Implementation({self.name!r})"
@@ -48,12 +71,74 @@ class Implementation:
             pytest.skip(not_provided_reason(self.name, function))
         return value
 
+    def unsupported_corners(self, op: str) -> frozenset[str]:
+        return self.unsupported.get(op, frozenset())
+
+    def require_corner(self, op: str, corner: str) -> None:
+        """Skip the calling test as *unsupported* if the corner is declared."""
+        if corner in self.unsupported_corners(op):
+            pytest.skip(f"{UNSUPPORTED}{corner!r} declared in {self.declared_by[(op, corner)]}")
+
 
 def resolve_name(option: str | None) -> str:
     return option or os.environ.get(ENV_VAR) or REFERENCE
 
 
-def load(name: str, strict: bool) -> Implementation:
+def parse_option(values: Iterable[str]) -> dict[str, list[str]]:
+    """``--unsupported`` values (``"corner, op:corner, ..."``) as a
+    declaration: op (or ``*``) -> corners."""
+    declared: dict[str, list[str]] = {}
+    for value in values:
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            op, _, corner = entry.rpartition(":")
+            declared.setdefault(op.strip() or ANY_OP, []).append(corner.strip())
+    return declared
+
+
+def resolve(declarations: Iterable[tuple[str, Any]]) -> tuple[dict, dict]:
+    """``(op -> corners, (op, corner) -> where declared)`` from ``(where,
+    declaration)`` pairs; ``*`` applies a corner to every op that has it.
+    DeclarationError, listing the valid names, for an unknown op or corner."""
+    unsupported: dict[str, set[str]] = {}
+    where: dict[tuple[str, str], str] = {}
+    valid_corners = [c for c in CORNERS if c != "mixed"]
+    for source, declaration in declarations:
+        if not isinstance(declaration, Mapping):
+            raise DeclarationError(
+                f"{source}: expected a dict of op name -> list of corners, "
+                f"got {type(declaration).__name__}"
+            )
+        for op, corners in declaration.items():
+            if op != ANY_OP and op not in ot.BY_NAME:
+                raise DeclarationError(
+                    f"{source}: unknown op {op!r}; the ops are {', '.join(ot.BY_NAME)} "
+                    f"(or {ANY_OP!r} for all)"
+                )
+            if isinstance(corners, str):
+                corners = [corners]
+            for corner in corners:
+                if corner not in valid_corners:
+                    raise DeclarationError(
+                        f"{source}: unknown corner {corner!r}; the corners are "
+                        f"{', '.join(repr(c) for c in valid_corners)}"
+                    )
+                targets = (
+                    [o for o in ot.OPS if corner in o.corners] if op == ANY_OP else [ot.BY_NAME[op]]
+                )
+                if op != ANY_OP and corner not in targets[0].corners:
+                    raise DeclarationError(
+                        f"{source}: {op} has no corner {corner!r}; its corners are "
+                        f"{', '.join(repr(c) for c in targets[0].corners if c != 'mixed')}"
+                    )
+                for target in targets:
+                    unsupported.setdefault(target.name, set()).add(corner)
+                    where.setdefault((target.name, corner), source)
+    return {op: frozenset(corners) for op, corners in unsupported.items()}, where
+
+
+def load(name: str, strict: bool, unsupported_option: Iterable[str] = ()) -> Implementation:
+    """Import the module and read what it and ``--unsupported`` declare;
+    pytest.UsageError for a module that does not import or a bad declaration."""
     try:
         module = importlib.import_module(name)
     except Exception as exc:
@@ -62,4 +147,14 @@ def load(name: str, strict: bool) -> Implementation:
             f"({type(exc).__name__}: {exc}). Pass an importable module path, e.g. "
             f"--impl mypackage.layers, with its folder on PYTHONPATH."
         ) from exc
-    return Implementation(name, module, strict or name == REFERENCE)
+    declarations = []
+    if hasattr(module, DECLARATION):
+        declarations.append((f"{name}.{DECLARATION}", getattr(module, DECLARATION)))
+    option = parse_option(unsupported_option)
+    if option:
+        declarations.append(("--unsupported", option))
+    try:
+        unsupported, where = resolve(declarations)
+    except DeclarationError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return Implementation(name, module, strict or name == REFERENCE, unsupported, where)

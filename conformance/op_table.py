@@ -1,8 +1,10 @@
 """The op table: one declarative entry per function of the article API.
 
-An entry says how to call the implementation's forward (and backward), how
-to draw inputs, which function of :mod:`conformance.torch_reference` computes
-the same thing with torch, and any tolerance override. The tests in this
+An entry says how to call the implementation's forward (and backward), which
+corners of the input space it has and how to draw each (see
+:mod:`conformance.strategies`), which function of
+:mod:`conformance.torch_reference` computes the same thing with torch, what
+to tag in the coverage report, and any tolerance override. The tests in this
 folder are generic over the table: adding an op is adding an entry.
 
 Calling conventions (the article's):
@@ -12,6 +14,10 @@ Calling conventions (the article's):
   ``backward_args`` is ``"dz"`` (gradient of the output), ``"z"`` (the
   forward output) or one of ``inputs``; it returns the gradients named in
   ``grads``, in that order (a bare array when there is one).
+
+Parameters left at their defaults are not passed at all (the ``plain``
+corner calls ``convolution2d(u, W, b)``), so an implementation without, say,
+a ``padding`` argument still runs the corners that do not need it.
 """
 
 from __future__ import annotations
@@ -22,11 +28,14 @@ from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
+from numpy.lib.stride_tricks import sliding_window_view
 
 from . import strategies as hh
 from .strategies import Sample
 
 Getter = Callable[[str], Callable]
+# samples(dtype, corner, gradcheck, exclude) -> a strategy of Sample
+SampleBuilder = Callable[[str, str, bool, frozenset], st.SearchStrategy[Sample]]
 
 
 @dataclass(frozen=True)
@@ -35,13 +44,17 @@ class Op:
     calling convention for ops made of several functions (``get`` returns the
     implementation's function of a name, or skips the test as not provided);
     ``forward_source``/``backward_source`` are then the call in the
-    reproduction snippet."""
+    reproduction snippet. ``tags`` names what a sample holds, for the
+    coverage report and to keep declared-unsupported factors out of
+    ``mixed``; ``kinks`` gives an activation's kinks for its parameters."""
 
     name: str
     forward: str
     inputs: tuple[str, ...]
-    samples: Callable[..., st.SearchStrategy[Sample]]
+    samples: SampleBuilder
     reference: str  # function name in conformance.torch_reference
+    corners: tuple[str, ...] = ("plain",)
+    tags: Callable[[Sample], set[str]] = lambda sample: set()
     backward: str | None = None
     backward_args: tuple[str, ...] = ()
     grads: tuple[str, ...] = ()
@@ -65,25 +78,45 @@ class Op:
     def imports(self) -> tuple[str, ...]:
         return self.functions or tuple(f for f in (self.forward, self.backward) if f)
 
+    @property
+    def gradient_corners(self) -> tuple[str, ...]:
+        """The corners finite differences can judge."""
+        return tuple(c for c in self.corners if c not in hh.NOT_DIFFERENTIABLE)
+
+    def strategy(
+        self,
+        dtype: str,
+        corner: str,
+        gradcheck: bool = False,
+        exclude: frozenset[str] = frozenset(),
+    ) -> st.SearchStrategy[Sample]:
+        """The corner's samples; ``mixed`` leaves out the ``exclude``d factors
+        (the geometry mostly avoids them; values that still hit one, e.g. ties
+        that normal values made, are filtered)."""
+        samples = self.samples(dtype, corner, gradcheck, exclude)
+        if corner == "mixed" and exclude:
+            samples = samples.filter(lambda sample: not (self.tags(sample) & exclude))
+        return samples
+
     def call_forward(self, get: Getter, arrays: dict, params: dict) -> Any:
         if self.compose_forward is not None:
             return self.compose_forward(get, arrays, params)
         return get(self.forward)(*(arrays[name] for name in self.inputs), **params)
 
-    def call_backward(self, get: Getter, values: dict, params: dict) -> dict[str, Any]:
-        """``values`` holds the inputs, ``z`` and ``dz``; returns the
-        gradients by input name. AssertionError if the count is wrong."""
+    def call_backward(self, get: Getter, values: dict, params: dict) -> Any:
+        """``values`` holds the inputs, ``z`` and ``dz``; returns what the
+        implementation returned (see :meth:`gradients`)."""
         if self.compose_backward is not None:
-            result = self.compose_backward(get, values, params)
-        else:
-            result = get(self.backward)(*(values[name] for name in self.backward_args), **params)
+            return self.compose_backward(get, values, params)
+        return get(self.backward)(*(values[name] for name in self.backward_args), **params)
+
+    def gradients(self, result: Any) -> dict[str, Any] | None:
+        """The backward's result by input name, or None if it returned the
+        wrong number of gradients."""
         if len(self.grads) == 1 and not isinstance(result, tuple):
             result = (result,)
         if not isinstance(result, tuple) or len(result) != len(self.grads):
-            raise AssertionError(
-                f"{self.backward} must return {len(self.grads)} gradients "
-                f"({', '.join('d' + g for g in self.grads)}), got {type(result).__name__}"
-            )
+            return None
         return dict(zip(self.grads, result, strict=True))
 
     def forward_call_source(self, params: dict) -> str:
@@ -110,152 +143,249 @@ def array_params(params: dict) -> dict[str, np.ndarray]:
     return {k: v for k, v in params.items() if isinstance(v, np.ndarray)}
 
 
-# --- sample builders -------------------------------------------------------
+def forward_params(op: Op, sample: Sample) -> dict[str, Any]:
+    return {k: v for k, v in sample.params.items() if k not in op.backward_params}
+
+
+# --- convolutions and pooling: corners from hh.Shape ------------------------------
 
 
 def _arrays(rng: np.random.Generator, shapes: dict[str, tuple], kind: str, dtype: str):
-    """The data ``u`` gets the drawn value kind; weights and biases are normal
-    (they need no ties), except that tie-free samples are distinct throughout."""
+    """The data ``u`` gets the corner's value kind; weights and biases are
+    normal, or distinct when the data is (no ties anywhere)."""
+    distinct = kind in ("distinct", "negative distinct")
     return {
         name: hh.make_values(
-            rng, shape, kind if name == "u" or kind == "distinct" else "normal"
+            rng, shape, kind if name == "u" else "distinct" if distinct else "normal"
         ).astype(dtype)
         for name, shape in shapes.items()
     }
 
 
-def _step_samples(u_dims: int, f_dims: int, with_p: bool, with_s: bool):
-    """Samples for conv ... convpscfu: the article passes p and s as tuples."""
+def _geometry_samples(
+    shape: hh.Shape, build: Callable[[dict], tuple[dict, dict]], du_flag: bool = False
+):
+    """Samples of an op with window geometry: ``build(g)`` gives the array
+    shapes and the parameters of geometry ``g``; ``du_flag``: under
+    ``mixed``, one sample in five has ``calc_du_flag=False``."""
 
-    def samples(dtype: str, gradcheck: bool = False) -> st.SearchStrategy[Sample]:
+    def samples(
+        dtype: str, corner: str = "mixed", gradcheck: bool = False, exclude=frozenset()
+    ) -> st.SearchStrategy[Sample]:
+        limits = hh.GRADCHECK_LIMITS if gradcheck else hh.LIMITS
+
         @st.composite
         def draw_sample(draw: st.DrawFn) -> Sample:
-            g = draw(
-                hh.geometry(
-                    max_batch=4 if u_dims == 4 else 0,
-                    max_channels=4 if u_dims >= 3 else 1,
-                    max_padding=3 if with_p else 0,
-                    max_stride=3 if with_s else 1,
-                )
-            )
-            fn = draw(st.integers(1, 4)) if f_dims == 4 else 1
-            n = g["n"]
-            kh, kw = hh.as_pair(g["kernel"])
-            u_shape = {
-                2: (g["h"], g["w"]),
-                3: (g["h"], g["w"], g["c"]),
-                4: (n, g["h"], g["w"], g["c"]),
-            }[u_dims]
-            f_shape = {2: (kh, kw), 3: (kh, kw, g["c"]), 4: (fn, kh, kw, g["c"])}[f_dims]
-            seed, kind = draw(hh.seeds()), draw(hh.value_kinds(tie_free=gradcheck))
-            rng = np.random.default_rng(seed)
-            params = {}
-            if with_p:
-                params["p"] = hh.as_pair(g["padding"])
-            if with_s:
-                params["s"] = hh.as_pair(g["strides"])
-            return Sample(
-                _arrays(rng, {"u": u_shape, "f": f_shape}, kind, dtype),
-                params,
-                f"seed={seed}, values={kind}",
-            )
+            g = draw(hh.geometry(shape, corner, limits, exclude))
+            seed, kind = draw(hh.seeds()), draw(hh.value_kind(corner, gradcheck))
+            shapes, params = build(g)
+            if corner == "mixed" and du_flag and draw(st.integers(0, 4)) == 0:
+                params["calc_du_flag"] = False  # backward only: du is skipped
+            arrays = _arrays(np.random.default_rng(seed), shapes, kind, dtype)
+            if corner == "ties":
+                _tie_first_window(arrays["u"], hh.as_pair(g["kernel"]))
+            return Sample(arrays, params, f"seed={seed}, values={kind}", corner)
 
         return draw_sample()
 
     return samples
 
 
-def _convolution2d_samples(dtype: str, gradcheck: bool = False) -> st.SearchStrategy[Sample]:
-    @st.composite
-    def draw_sample(draw: st.DrawFn) -> Sample:
-        g = draw(hh.geometry(**(hh.GRADCHECK_LIMITS if gradcheck else {})))
-        fn = draw(st.integers(1, 4))
+def _tie_first_window(u: np.ndarray, window: tuple[int, int]) -> None:
+    """Make sure the corner has a tie: in the first window (no padding in
+    "ties") of every image and channel, the maximum appears twice."""
+    kh, kw = window
+    first = u[:, :kh, :kw, :].reshape(u.shape[0], kh * kw, u.shape[3])
+    top = first.argmax(axis=1)  # (n, c)
+    other = (top + 1) % (kh * kw)  # another cell of the window
+    np.put_along_axis(first, other[:, None, :], first.max(axis=1)[:, None, :], axis=1)
+    u[:, :kh, :kw, :] = first.reshape(u.shape[0], kh, kw, u.shape[3])
+
+
+def _given(g: dict, names: dict[str, str]) -> dict[str, Any]:
+    """The parameters that are not left at their defaults."""
+    return {name: g[key] for key, name in names.items() if name and g[key] is not None}
+
+
+def _step_op(name: str, u_dims: int, f_dims: int, with_p: bool, with_s: bool) -> Op:
+    """conv ... convpscfu: the article passes p and s as tuples."""
+    shape = hh.Shape(
+        batch=u_dims == 4,
+        channels=u_dims >= 3,
+        filters=f_dims == 4,
+        padding="p" if with_p else "",
+        strides="s" if with_s else "",
+        tuples=True,
+    )
+
+    def build(g: dict) -> tuple[dict, dict]:
         kh, kw = hh.as_pair(g["kernel"])
-        seed, kind = draw(hh.seeds()), draw(hh.value_kinds(tie_free=gradcheck))
-        rng = np.random.default_rng(seed)
-        shapes = {"u": (g["n"], g["h"], g["w"], g["c"]), "W": (fn, kh, kw, g["c"]), "b": (fn,)}
-        params = {"padding": g["padding"], "strides": g["strides"]}
-        if draw(st.integers(0, 4)) == 0:
-            params["calc_du_flag"] = False  # backward only: du is skipped
-        return Sample(_arrays(rng, shapes, kind, dtype), params, f"seed={seed}, values={kind}")
+        u_shape = {2: (g["h"], g["w"]), 3: (g["h"], g["w"], g["c"])}.get(
+            u_dims, (g["n"], g["h"], g["w"], g["c"])
+        )
+        f_shape = {2: (kh, kw), 3: (kh, kw, g["c"])}.get(f_dims, (g["fn"], kh, kw, g["c"]))
+        return {"u": u_shape, "f": f_shape}, _given(
+            g, {"padding": shape.padding, "strides": shape.strides}
+        )
 
-    return draw_sample()
-
-
-def _pooling_samples(dtype: str, gradcheck: bool = False) -> st.SearchStrategy[Sample]:
-    @st.composite
-    def draw_sample(draw: st.DrawFn) -> Sample:
-        g = draw(hh.geometry(**(hh.GRADCHECK_LIMITS if gradcheck else {})))
-        seed, kind = draw(hh.seeds()), draw(hh.value_kinds(tie_free=gradcheck))
-        rng = np.random.default_rng(seed)
-        strides = draw(st.one_of(st.none(), st.just(g["strides"])))
-        params = {"pool_size": g["kernel"], "padding": g["padding"], "strides": strides}
-        u = (g["n"], g["h"], g["w"], g["c"])
-        return Sample(_arrays(rng, {"u": u}, kind, dtype), params, f"seed={seed}, values={kind}")
-
-    return draw_sample()
+    return Op(
+        name,
+        name,
+        ("u", "f"),
+        _geometry_samples(shape, build),
+        name,
+        corners=shape.corners,
+        tags=_window_tags(shape),
+    )
 
 
-def _flatten_samples(dtype: str, gradcheck: bool = False) -> st.SearchStrategy[Sample]:
-    @st.composite
-    def draw_sample(draw: st.DrawFn) -> Sample:
-        g = draw(hh.geometry(**(hh.GRADCHECK_LIMITS if gradcheck else {})))
-        seed, kind = draw(hh.seeds()), draw(hh.value_kinds(tie_free=gradcheck))
-        rng = np.random.default_rng(seed)
-        u = (g["n"], g["h"], g["w"], g["c"])
-        return Sample(_arrays(rng, {"u": u}, kind, dtype), {}, f"seed={seed}, values={kind}")
-
-    return draw_sample()
+def _convolution2d_build(g: dict) -> tuple[dict, dict]:
+    kh, kw = hh.as_pair(g["kernel"])
+    shapes = {
+        "u": (g["n"], g["h"], g["w"], g["c"]),
+        "W": (g["fn"], kh, kw, g["c"]),
+        "b": (g["fn"],),
+    }
+    return shapes, _given(g, {"padding": "padding", "strides": "strides"})
 
 
-# --- the table ------------------------------------------------------------
+def _pooling_build(g: dict) -> tuple[dict, dict]:
+    params = {"pool_size": g["kernel"], **_given(g, {"padding": "padding", "strides": "strides"})}
+    return {"u": (g["n"], g["h"], g["w"], g["c"])}, params
+
+
+def _flatten_build(g: dict) -> tuple[dict, dict]:
+    return {"u": (g["n"], g["h"], g["w"], g["c"])}, {}
+
+
+def pool_windows(u: np.ndarray, window, padding, strides) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of the zero-padded ``u`` (n, h, w, c) as ``(n, zh, zw, c,
+    kh, kw)``, and which of their cells are real (not padding), ``(zh, zw,
+    kh, kw)``; the article's floor output size."""
+    (kh, kw), (ph, pw) = hh.as_pair(window), hh.as_pair(padding)
+    sh, sw = hh.as_pair(window if strides is None else strides)
+    padded = np.pad(u, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    real = np.pad(np.ones(u.shape[1:3], dtype=bool), ((ph, ph), (pw, pw)))
+    windows = sliding_window_view(padded, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+    return windows, sliding_window_view(real, (kh, kw))[::sh, ::sw]
+
+
+def _window_tags(shape: hh.Shape) -> Callable[[Sample], set[str]]:
+    """What a sample of a convolution, pooling or flatten op holds."""
+
+    def tags(sample: Sample) -> set[str]:
+        u, params = sample.arrays["u"], sample.params
+        found = set()
+        if shape.batch and u.shape[0] == 0:
+            found.add("empty batch")
+        f = sample.arrays.get("f", sample.arrays.get("W"))
+        channels = u.shape[-1] if shape.channels else 1
+        filters = f.shape[0] if shape.filters else 1
+        if max(channels, filters) > 4:
+            found.add("many channels")
+        if not shape.window:
+            return found
+        if shape.window == "pool":
+            window = hh.as_pair(params["pool_size"])
+        else:
+            window = f.shape[-3:-1] if f.ndim >= 3 else f.shape
+        padding = hh.as_pair(params.get(shape.padding) or 0)
+        strides = params.get(shape.strides)
+        given = [params.get(k) for k in (shape.padding, shape.strides, "pool_size")]
+        if shape.tuples:
+            if any(p is not None and p[0] != p[1] for p in given[:2]):
+                found.add("tuple params")
+        elif any(isinstance(p, tuple) for p in given):
+            found.add("tuple params")
+        if window[0] != window[1]:
+            found.add("non-square")
+        if padding != (0, 0):
+            found.add("padding")
+        default = window if shape.window == "pool" else (1, 1)
+        steps = default if strides is None else hh.as_pair(strides)
+        if shape.window == "pool":
+            if strides is None:
+                found.add("default strides")
+            else:
+                overlapping = steps[0] < window[0] or steps[1] < window[1]
+                found.add("overlap" if overlapping else "strides")
+        elif max(steps) > 1:
+            found.add("strides")
+        h, w = u.shape[-3:-1] if u.ndim >= 3 else u.shape
+        if (h + 2 * padding[0] - window[0]) % steps[0] or (w + 2 * padding[1] - window[1]) % steps[
+            1
+        ]:
+            found.add("non-dividing strides")
+        if shape.max_pooling and u.size:
+            windows, real = pool_windows(u, window, padding, strides)
+            at_max = windows == windows.max(axis=(-2, -1), keepdims=True)
+            cells = real[None, :, :, None]  # broadcast over the batch and the channels
+            # a tie that routing can get wrong: the maximum twice, once in a real cell
+            tied = (at_max.sum(axis=(-2, -1)) >= 2) & (at_max & cells).any(axis=(-2, -1))
+            if tied.any():
+                found.add("ties")
+            touches = ~real.all(axis=(-2, -1))  # (zh, zw): windows with padded cells
+            best_real = np.where(cells, windows, -np.inf).max(axis=(-2, -1))  # (n, zh, zw, c)
+            if ((best_real < 0) & touches[None, :, :, None]).any():
+                found.add("negative under padding")
+        return found
+
+    return tags
+
+
+def _window_op(name: str, shape: hh.Shape, build, **kwargs: Any) -> Op:
+    return Op(
+        name,
+        name,
+        kwargs.pop("inputs", ("u",)),
+        _geometry_samples(shape, build, "calc_du_flag" in kwargs.get("backward_params", ())),
+        name,
+        corners=shape.corners,
+        tags=_window_tags(shape),
+        **kwargs,
+    )
+
 
 _POOL_BACK = ("dz", "u", "z")
+_POOL = hh.Shape(window="pool")
 
 OPS: tuple[Op, ...] = (
-    Op("conv", "conv", ("u", "f"), _step_samples(2, 2, False, False), "conv"),
-    Op("convp", "convp", ("u", "f"), _step_samples(2, 2, True, False), "convp"),
-    Op("convps", "convps", ("u", "f"), _step_samples(2, 2, True, True), "convps"),
-    Op("convpsc", "convpsc", ("u", "f"), _step_samples(3, 3, True, True), "convpsc"),
-    Op("convpscf", "convpscf", ("u", "f"), _step_samples(3, 4, True, True), "convpscf"),
-    Op("convpscfu", "convpscfu", ("u", "f"), _step_samples(4, 4, True, True), "convpscfu"),
-    Op(
+    _step_op("conv", 2, 2, False, False),
+    _step_op("convp", 2, 2, True, False),
+    _step_op("convps", 2, 2, True, True),
+    _step_op("convpsc", 3, 3, True, True),
+    _step_op("convpscf", 3, 4, True, True),
+    _step_op("convpscfu", 4, 4, True, True),
+    _window_op(
         "convolution2d",
-        "convolution2d",
-        ("u", "W", "b"),
-        _convolution2d_samples,
-        "convolution2d",
+        hh.Shape(filters=True),
+        _convolution2d_build,
+        inputs=("u", "W", "b"),
         backward="convolution2d_back",
         backward_args=("dz", "u", "W", "b"),
         grads=("u", "W", "b"),
         backward_params=("calc_du_flag",),
     ),
-    Op(
+    _window_op(
         "max_pooling2d",
-        "max_pooling2d",
-        ("u",),
-        _pooling_samples,
-        "max_pooling2d",
+        hh.Shape(window="pool", max_pooling=True),
+        _pooling_build,
         backward="max_pooling2d_back",
         backward_args=_POOL_BACK,
         grads=("u",),
     ),
-    Op(
+    _window_op(
         "average_pooling2d",
-        "average_pooling2d",
-        ("u",),
-        _pooling_samples,
-        "average_pooling2d",
+        _POOL,
+        _pooling_build,
         backward="average_pooling2d_back",
         backward_args=_POOL_BACK,
         grads=("u",),
     ),
-    Op(
+    _window_op(
         "flatten2d",
-        "flatten2d",
-        ("u",),
-        _flatten_samples,
-        "flatten2d",
+        hh.Shape(window="", padding="", strides=""),
+        _flatten_build,
         backward="flatten2d_back",
         backward_args=("dz", "u", "z"),
         grads=("u",),
@@ -263,121 +393,182 @@ OPS: tuple[Op, ...] = (
 )
 
 
-def forward_params(op: Op, sample: Sample) -> dict[str, Any]:
-    return {k: v for k, v in sample.params.items() if k not in op.backward_params}
-
-
 # --- the trainer's layers -----------------------------------------------------
 
 
 @st.composite
-def _data_shape(draw: st.DrawFn, gradcheck: bool, min_batch: int = 0) -> tuple[int, ...]:
+def _data_shape(draw: st.DrawFn, corner: str, gradcheck: bool, min_batch: int = 1):
     """Dense ``(n, d)`` or NHWC ``(n, h, w, c)`` data."""
-    n = draw(st.integers(min_batch, 2 if gradcheck else 4))
+    n = hh.batch_size(draw, corner, 2 if gradcheck else 4, min_batch)
     if draw(st.booleans()):
         return (n, draw(st.integers(1, 6 if gradcheck else 12)))
     side = 3 if gradcheck else 5
     return (n, draw(st.integers(1, side)), draw(st.integers(1, side)), draw(st.integers(1, 3)))
 
 
-# Parameters: values for the torch comparison (kinks at integers, where the
-# tied integer inputs land) and for finite differences (kinks off the grid of
-# the tie-free values, which are multiples of 0.05 +- 0.01).
+def _data_tags(sample: Sample) -> set[str]:
+    u = sample.arrays["u"]
+    found = {"4-D input"} if u.ndim == 4 else set()
+    if u.shape[0] == 0:
+        found.add("empty batch")
+    return found
+
+
+# Parameters: values for the torch comparison (kinks where the integer and
+# half-integer inputs of "kinks" land) and for finite differences (kinks off
+# the grid of the tie-free values, which are multiples of 0.05 +- 0.01).
 _KINKS = {"n": ([6.0, 2.0, 1.0], [6.025, 1.025]), "alpha": ([1.0, 0.5], [1.025, 0.525])}
 
 
-def _elementwise_samples(**params: Any):
+def _kink_tags(kinks: Callable[[dict], tuple[float, ...]]) -> Callable[[Sample], set[str]]:
+    def tags(sample: Sample) -> set[str]:
+        found = _data_tags(sample)
+        if np.isin(sample.arrays["u"], kinks(sample.params)).any():
+            found.add("kinks")
+        return found
+
+    return tags
+
+
+def _elementwise_samples(kinks: Callable[[dict], tuple[float, ...]] | None, **params: Any):
     """Samples for an activation; ``params`` maps a name to a strategy, or to
     ``"kink"`` for a threshold drawn from ``_KINKS``."""
 
-    def samples(dtype: str, gradcheck: bool = False) -> st.SearchStrategy[Sample]:
+    def samples(
+        dtype: str, corner: str = "plain", gradcheck: bool = False, exclude=frozenset()
+    ) -> st.SearchStrategy[Sample]:
         @st.composite
         def draw_sample(draw: st.DrawFn) -> Sample:
-            shape = draw(_data_shape(gradcheck))
-            seed, kind = draw(hh.seeds()), draw(hh.value_kinds(tie_free=gradcheck))
+            shape = draw(_data_shape(corner, gradcheck))
+            seed = draw(hh.seeds())
             drawn = {}
             for name, strategy in params.items():
                 if strategy == "kink":
                     strategy = st.sampled_from(_KINKS[name][1 if gradcheck else 0])
                 drawn[name] = draw(strategy)
+            kind = "kinks" if corner == "kinks" else "distinct" if gradcheck else "normal"
             rng = np.random.default_rng(seed)
-            u = hh.make_values(rng, shape, kind).astype(dtype)
-            return Sample({"u": u}, drawn, f"seed={seed}, values={kind}")
+            points = kinks(drawn) if kinks else ()
+            u = hh.make_values(rng, shape, kind, points).astype(dtype)
+            return Sample({"u": u}, drawn, f"seed={seed}, values={kind}", corner)
 
         return draw_sample()
 
     return samples
 
 
-def _activation(name: str, **params: Any) -> Op:
+def _activation(name: str, kinks: Callable[[dict], tuple] | None = None, **params: Any) -> Op:
     return Op(
         name,
         name,
         ("u",),
-        _elementwise_samples(**params),
+        _elementwise_samples(kinks, **params),
         name,
+        corners=("plain", "kinks", "empty batch") if kinks else ("plain", "empty batch"),
+        tags=_kink_tags(kinks) if kinks else _data_tags,
         backward=f"{name}_back",
         backward_args=("dz", "u", "z"),
         grads=("u",),
     )
 
 
+def _at_zero(params: dict) -> tuple[float, ...]:
+    return (0.0,)
+
+
 def _dense_samples(maxout: bool):
-    def samples(dtype: str, gradcheck: bool = False) -> st.SearchStrategy[Sample]:
+    def samples(
+        dtype: str, corner: str = "plain", gradcheck: bool = False, exclude=frozenset()
+    ) -> st.SearchStrategy[Sample]:
         @st.composite
         def draw_sample(draw: st.DrawFn) -> Sample:
             top = 5 if gradcheck else 12
-            n, d_in, d = (
-                draw(st.integers(0, 4)),
-                draw(st.integers(1, top)),
-                draw(st.integers(1, top)),
-            )
-            unit = draw(st.integers(1, 3)) if maxout else 1
-            seed, kind = draw(hh.seeds()), draw(hh.value_kinds(tie_free=gradcheck))
+            n = hh.batch_size(draw, corner, 4)
+            d_in, d = draw(st.integers(1, top)), draw(st.integers(1, top))
+            if corner == "ties":
+                unit = draw(st.integers(2, 3))
+            else:
+                unit = draw(st.integers(1, 3)) if maxout else 1
+            seed = draw(hh.seeds())
             rng = np.random.default_rng(seed)
             shapes = {"u": (n, d_in), "W": (d_in, d * unit), "b": (d * unit,)}
             params = {"unit": unit} if maxout else {}
-            return Sample(_arrays(rng, shapes, kind, dtype), params, f"seed={seed}, values={kind}")
+            if corner == "ties":
+                # Small integers tie pieces exactly in both dtypes; all-zero rows
+                # (the first, and others at random) with zero biases tie every
+                # piece (zero biases are the default).
+                zero_rows = rng.random((n, 1)) < 0.5
+                zero_rows[0] = True
+                u = rng.integers(-2, 3, size=shapes["u"]) * ~zero_rows
+                arrays = {
+                    "u": u.astype(dtype),
+                    "W": rng.integers(-1, 2, size=shapes["W"]).astype(dtype),
+                    "b": np.zeros(shapes["b"], dtype=dtype),
+                }
+                return Sample(arrays, params, f"seed={seed}, values=tied pieces", corner)
+            kind = "distinct" if gradcheck else "normal"
+            return Sample(
+                _arrays(rng, shapes, kind, dtype), params, f"seed={seed}, values={kind}", corner
+            )
 
         return draw_sample()
 
     return samples
 
 
-def _prelu_samples(dtype: str, gradcheck: bool = False) -> st.SearchStrategy[Sample]:
+def _maxout_tags(sample: Sample) -> set[str]:
+    u, W, b = (sample.arrays[k] for k in ("u", "W", "b"))
+    unit = sample.params.get("unit", 1)
+    found = _data_tags(sample)
+    if u.size and not u.any(axis=1).all():
+        found.add("all-zero rows")
+    pieces = (u.astype(np.float64) @ W + b).reshape(u.shape[0], W.shape[1] // unit, unit)
+    if unit > 1 and ((pieces == pieces.max(axis=2, keepdims=True)).sum(axis=2) >= 2).any():
+        found.add("ties")
+    return found
+
+
+def _prelu_samples(
+    dtype: str, corner: str = "plain", gradcheck: bool = False, exclude=frozenset()
+) -> st.SearchStrategy[Sample]:
     @st.composite
     def draw_sample(draw: st.DrawFn) -> Sample:
-        shape = draw(_data_shape(gradcheck))
-        seed, kind = draw(hh.seeds()), draw(hh.value_kinds(tie_free=gradcheck))
+        shape = draw(_data_shape(corner, gradcheck))
+        seed = draw(hh.seeds())
+        kind = "kinks" if corner == "kinks" else "distinct" if gradcheck else "normal"
         rng = np.random.default_rng(seed)
-        u = hh.make_values(rng, shape, kind).astype(dtype)
+        u = hh.make_values(rng, shape, kind, (0.0,)).astype(dtype)
         alpha = rng.uniform(-0.5, 0.5, size=shape[-1]).astype(dtype)
-        return Sample({"u": u, "alpha": alpha}, {}, f"seed={seed}, values={kind}")
+        return Sample({"u": u, "alpha": alpha}, {}, f"seed={seed}, values={kind}", corner)
 
     return draw_sample()
 
 
-def _dropout_samples(dtype: str, gradcheck: bool = False) -> st.SearchStrategy[Sample]:
+def _dropout_samples(
+    dtype: str, corner: str = "plain", gradcheck: bool = False, exclude=frozenset()
+) -> st.SearchStrategy[Sample]:
     @st.composite
     def draw_sample(draw: st.DrawFn) -> Sample:
-        shape = draw(_data_shape(gradcheck))
+        shape = draw(_data_shape(corner, gradcheck))
         ratio = draw(st.sampled_from([0.9, 0.5, 0.25, 1.0]))
-        seed, kind = draw(hh.seeds()), draw(hh.value_kinds(tie_free=gradcheck))
+        seed = draw(hh.seeds())
+        kind = "distinct" if gradcheck else "normal"
         rng = np.random.default_rng(seed)
         u = hh.make_values(rng, shape, kind).astype(dtype)
         mask = rng.random(shape) < ratio
-        return Sample(
-            {"u": u}, {"dropout_ratio": ratio, "mask": mask}, f"seed={seed}, values={kind}"
-        )
+        params = {"dropout_ratio": ratio, "mask": mask}
+        return Sample({"u": u}, params, f"seed={seed}, values={kind}", corner)
 
     return draw_sample()
 
 
 def _batchnorm_samples(inference: bool):
-    def samples(dtype: str, gradcheck: bool = False) -> st.SearchStrategy[Sample]:
+    def samples(
+        dtype: str, corner: str = "plain", gradcheck: bool = False, exclude=frozenset()
+    ) -> st.SearchStrategy[Sample]:
         @st.composite
         def draw_sample(draw: st.DrawFn) -> Sample:
-            shape = draw(_data_shape(gradcheck, min_batch=2))
+            shape = draw(_data_shape(corner, gradcheck, min_batch=2))
             node = draw(st.booleans())
             seed = draw(hh.seeds())
             # normal values: a constant feature (var 0) makes torch and the
@@ -394,7 +585,7 @@ def _batchnorm_samples(inference: bool):
             if inference:
                 params["mean"] = rng.standard_normal(stat).astype(dtype)
                 params["var"] = rng.uniform(0.5, 2.0, stat).astype(dtype)
-            return Sample(arrays, params, f"seed={seed}, values={kind}")
+            return Sample(arrays, params, f"seed={seed}, values={kind}", corner)
 
         return draw_sample()
 
@@ -402,7 +593,9 @@ def _batchnorm_samples(inference: bool):
 
 
 def _classification_samples(soft_targets: bool):
-    def samples(dtype: str, gradcheck: bool = False) -> st.SearchStrategy[Sample]:
+    def samples(
+        dtype: str, corner: str = "plain", gradcheck: bool = False, exclude=frozenset()
+    ) -> st.SearchStrategy[Sample]:
         @st.composite
         def draw_sample(draw: st.DrawFn) -> Sample:
             n, k = draw(st.integers(1, 4)), draw(st.integers(2, 6 if gradcheck else 10))
@@ -415,7 +608,7 @@ def _classification_samples(soft_targets: bool):
                 t = np.eye(k)[rng.integers(0, k, n)]
             else:
                 t = rng.standard_normal((n, k))
-            return Sample({"u": u, "t": t.astype(dtype)}, {}, f"seed={seed}")
+            return Sample({"u": u, "t": t.astype(dtype)}, {}, f"seed={seed}", corner)
 
         return draw_sample()
 
@@ -439,6 +632,7 @@ def _squared_error_back(get: Getter, values: dict, params: dict) -> Any:
 
 
 _SMALL = st.sampled_from([0.01, 0.2, 0.5])
+_BATCH = ("plain", "empty batch")
 TRAINER_OPS: tuple[Op, ...] = (
     Op(
         "affine",
@@ -446,6 +640,8 @@ TRAINER_OPS: tuple[Op, ...] = (
         ("u", "W", "b"),
         _dense_samples(False),
         "affine",
+        corners=_BATCH,
+        tags=_data_tags,
         backward="affine_back",
         backward_args=("dz", "u", "W", "b"),
         grads=("u", "W", "b"),
@@ -456,28 +652,34 @@ TRAINER_OPS: tuple[Op, ...] = (
         ("u", "W", "b"),
         _dense_samples(True),
         "maxout",
+        corners=("plain", "ties", "empty batch"),
+        tags=_maxout_tags,
         backward="maxout_back",
         backward_args=("dz", "u", "z", "W", "b"),
         grads=("u", "W", "b"),
     ),
     _activation("sigmoid"),
     _activation("tanh"),
-    _activation("relu"),
-    _activation("leaky_relu", alpha=_SMALL),
-    _activation("relun", n="kink"),
-    _activation("srelu", alpha="kink"),
-    _activation("elu", alpha=st.sampled_from([1.0, 0.5])),
-    _activation("rrelu", min=st.sampled_from([0.0, 0.1]), max=st.sampled_from([0.1, 0.3])),
+    _activation("relu", _at_zero),
+    _activation("leaky_relu", _at_zero, alpha=_SMALL),
+    _activation("relun", lambda params: (0.0, params["n"]), n="kink"),
+    _activation("srelu", lambda params: (-params["alpha"],), alpha="kink"),
+    _activation("elu", _at_zero, alpha=st.sampled_from([1.0, 0.5])),
+    _activation(
+        "rrelu", _at_zero, min=st.sampled_from([0.0, 0.1]), max=st.sampled_from([0.1, 0.3])
+    ),
     _activation("identity"),
     _activation("softplus"),
     _activation("softsign"),
-    _activation("step"),
+    _activation("step", _at_zero),
     Op(
         "prelu",
         "prelu",
         ("u", "alpha"),
         _prelu_samples,
         "prelu",
+        corners=("plain", "kinks", "empty batch"),
+        tags=_kink_tags(_at_zero),
         backward="prelu_back",
         backward_args=("dz", "u", "z", "alpha"),
         grads=("u", "alpha"),
@@ -488,6 +690,8 @@ TRAINER_OPS: tuple[Op, ...] = (
         ("u",),
         _dropout_samples,
         "dropout",
+        corners=_BATCH,
+        tags=_data_tags,
         backward="dropout_back",
         backward_args=("dz", "u", "z"),
         grads=("u",),
@@ -499,6 +703,7 @@ TRAINER_OPS: tuple[Op, ...] = (
         ("u", "gamma", "beta"),
         _batchnorm_samples(False),
         "batch_normalization",
+        tags=_data_tags,
         backward="batch_normalization_back",
         backward_args=("dz", "u", "z", "gamma", "beta"),
         grads=("u", "gamma", "beta"),
@@ -510,6 +715,7 @@ TRAINER_OPS: tuple[Op, ...] = (
         ("u", "gamma", "beta"),
         _batchnorm_samples(True),
         "batch_normalization",
+        tags=_data_tags,
         rtol={"float32": 1e-3},
     ),
     Op("softmax", "softmax", ("u",), _classification_samples(False), "softmax"),
@@ -546,3 +752,4 @@ TRAINER_OPS: tuple[Op, ...] = (
 OPS = OPS + TRAINER_OPS
 BY_NAME = {op.name: op for op in OPS}
 DIFFERENTIABLE = tuple(op for op in OPS if op.backward)
+ALL_CORNERS = tuple(c for c in hh.CORNERS if any(c in op.corners for op in OPS))

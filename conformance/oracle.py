@@ -124,7 +124,7 @@ class RefcnnOracle:
         values["dz"] = dz.astype(np.float64)
         values["z"] = self.forward(op, sample)
         params = {k: v for k, v in sample.params.items() if k != "calc_du_flag"}
-        return op.call_backward(self._get, values, params)
+        return op.gradients(op.call_backward(self._get, values, params))
 
 
 def make_oracle() -> TorchOracle | RefcnnOracle:

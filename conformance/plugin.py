@@ -12,10 +12,12 @@ plugin of the run already took it.
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+from . import checks as ch
 from . import implementation as impl_mod
 from . import oracle as orc
 from . import verdict as vd
@@ -23,10 +25,14 @@ from . import verdict as vd
 PROFILE_VAR = "REFCNN_HYPOTHESIS_PROFILE"
 # "ci" (default): deterministic, so a run is reproducible and CI never flakes;
 # "thorough": random and many more examples, for hunting bugs.
+# max_examples is the budget of one op, check and dtype, which its corners share
+# (conformance.test_ops.examples); report_multiple_bugs=False: one failure per
+# corner, shrunk.
 settings.register_profile(
     "ci",
     max_examples=60,
     derandomize=True,
+    report_multiple_bugs=False,
     database=None,  # no replay of examples saved by earlier runs: every run is the same
     deadline=None,
     print_blob=True,
@@ -75,14 +81,44 @@ OPTIONS = (
         {
             "default": None,
             "metavar": "PATH",
-            "help": "expected failures: one test id per line, then whitespace and the reason "
-            "(required); '#' starts a comment",
+            "help": "expected failures: one test id per line ('*' matches any characters), "
+            "then whitespace and the reason (required); '#' starts a comment",
+        },
+    ),
+    (
+        "--refcnn-unsupported",
+        "--unsupported",
+        {
+            "action": "append",
+            "default": [],
+            "metavar": "CORNERS",
+            "help": "corners the implementation does not claim to support, comma-separated, "
+            "each 'corner' (every op) or 'op:corner'; reported 'unsupported', not run "
+            f"(also: {impl_mod.DECLARATION} in the module)",
         },
     ),
     (
         "--refcnn-report",
         "--conformance-report",
         {"default": None, "metavar": "PATH", "help": "write the verdict as JSON to PATH"},
+    ),
+    (
+        "--refcnn-coverage",
+        "--conformance-coverage",
+        {
+            "action": "store_true",
+            "help": "print what the run drew: per op and corner, the examples and how many "
+            "hit each tag (ties, kinks, non-dividing strides, ...)",
+        },
+    ),
+    (
+        "--refcnn-failures",
+        "--conformance-failures",
+        {
+            "default": None,
+            "metavar": "PATH",
+            "help": "write every failure in full (message, parameters, snippet, trace) to PATH",
+        },
     ),
 )
 
@@ -109,6 +145,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "verdict(op, check): the op and check a test judges")
     settings.load_profile(profile_name())
+    config._refcnn_impl = impl_mod.load(
+        impl_mod.resolve_name(option(config, "impl")),
+        option(config, "strict-policies"),
+        option(config, "unsupported"),
+    )
     config._refcnn_verdict = vd.Verdict()
     config._refcnn_xfails = _read_xfails(option(config, "xfails-file"))
 
@@ -135,9 +176,13 @@ def _read_xfails(path: str | None) -> dict[str, str]:
 
 
 def _xfail_reason(item: pytest.Item, entries: dict[str, str]) -> tuple[str, str] | None:
-    """An entry matches the full node id, or the id from the test name on."""
+    """An entry matches the full node id, or the id from the test name on;
+    ``*`` matches any characters (``test_forward[flatten2d-*]``: every
+    corner and dtype)."""
+    name = item.nodeid.rpartition("::")[2]
     for test_id, reason in entries.items():
-        if item.nodeid == test_id or item.nodeid.endswith("::" + test_id):
+        pattern = re.compile(re.escape(test_id).replace(r"\*", ".*"))
+        if pattern.fullmatch(item.nodeid) or pattern.fullmatch(name):
             return test_id, reason
     return None
 
@@ -176,9 +221,25 @@ def tally(request: pytest.FixtureRequest) -> vd.Tally:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    if call.when == "call" and TALLY in item.stash:
-        item.user_properties.append(("examples", item.stash[TALLY].examples))
+    if call.when == "call":
+        if TALLY in item.stash:
+            item.user_properties.append(("tally", item.stash[TALLY].as_dict()))
+        if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
+            item.user_properties.append(("failure", failure_of(call.excinfo.value)))
     yield
+
+
+def failure_of(exc: BaseException) -> dict:
+    """The verdict's record of a failure: the suite's own failures know their
+    kind; another AssertionError is a value check of a test without corners;
+    anything else was raised."""
+    if isinstance(exc, ch.ConformanceError):
+        return exc.as_dict()
+    message = (str(exc).strip().splitlines() or [""])[0][:300]
+    if isinstance(exc, AssertionError):
+        return {"kind": "wrong values", "message": message}
+    name = type(exc).__name__
+    return {"kind": "raised", "exception": name, "message": f"{name}: {message}"}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -204,21 +265,28 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     verdict: vd.Verdict = config._refcnn_verdict
     if not verdict.cells:
         return
-    name = impl_mod.resolve_name(option(config, "impl"))
+    name = config._refcnn_impl.name
     oracle = "torch" if orc.torch_available() else "golden fixtures + refcnn (no torch)"
     terminalreporter.section(f"conformance verdict: {name} (oracle: {oracle})")
     terminalreporter.write_line(verdict.table())
+    if option(config, "coverage"):
+        terminalreporter.section("conformance coverage: what the run drew")
+        terminalreporter.write_line(verdict.coverage_table())
     for test_id in getattr(config, "_refcnn_unused_xfails", []):
         terminalreporter.write_line(f"warning: --xfails-file entry {test_id} matches no test")
+    path = option(config, "failures")
+    if path and verdict.failed:
+        count = verdict.write_failures(path)
+        terminalreporter.write_line(f"{count} failures in full (snippets, traces): {path}")
     path = option(config, "report")
     if path:
-        verdict.write_json(path, name, orc.describe())
+        verdict.write_json(path, name, orc.describe(), environment())
         terminalreporter.write_line(f"verdict written to {path}")
 
 
 def header(config: pytest.Config) -> str:
-    name = impl_mod.resolve_name(option(config, "impl"))
-    strict = option(config, "strict-policies") or name == impl_mod.REFERENCE
+    name = config._refcnn_impl.name
+    strict = config._refcnn_impl.strict
     policies = "checked" if strict else "not checked (use --strict-policies)"
     return (
         f"refcnn conformance: implementation under test = {name}; oracle = {orc.describe()}; "
@@ -226,26 +294,34 @@ def header(config: pytest.Config) -> str:
     )
 
 
-def versions() -> str:
-    """The examples the ci profile draws depend on the hypothesis version."""
+def environment() -> dict[str, str]:
     import hypothesis
     import numpy
 
     import refcnn
 
-    torch = orc.torch_version()
+    return {
+        "refcnn": refcnn.__version__,
+        "numpy": numpy.__version__,
+        "torch": orc.torch_version() or "not installed",
+        "hypothesis": hypothesis.__version__,
+        "profile": profile_name(),
+    }
+
+
+def versions() -> str:
+    """The examples the ci profile draws depend on the hypothesis version."""
+    env = environment()
     return (
-        f"refcnn {refcnn.__version__}, numpy {numpy.__version__}, "
-        f"torch {torch or 'not installed'}, hypothesis {hypothesis.__version__} "
-        f"(profile {profile_name()}; "
-        f"the examples drawn depend on its version)"
+        f"refcnn {env['refcnn']}, numpy {env['numpy']}, torch {env['torch']}, "
+        f"hypothesis {env['hypothesis']} (profile {env['profile']}; the examples drawn "
+        "depend on its version)"
     )
 
 
 @pytest.fixture(scope="session")
 def impl(pytestconfig: pytest.Config) -> impl_mod.Implementation:
-    name = impl_mod.resolve_name(option(pytestconfig, "impl"))
-    return impl_mod.load(name, option(pytestconfig, "strict-policies"))
+    return pytestconfig._refcnn_impl
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,9 @@ def suite_dir() -> Path:
     return Path(__file__).resolve().parent
 
 
+FAILURES_FILE = "refcnn-conformance-failures.txt"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="refcnn conformance", description=__doc__.splitlines()[0])
     p.add_argument("--impl", default=None, help="module under test (default: refcnn)")
@@ -33,15 +36,34 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also check dtype preservation and input validation",
     )
+    p.add_argument(
+        "--unsupported",
+        action="append",
+        default=[],
+        metavar="CORNERS",
+        help="corners the implementation does not claim to support, comma-separated, each "
+        "'corner' (every op) or 'op:corner', e.g. 'tuple params,convolution2d:empty batch'",
+    )
     p.add_argument("--xfails-file", default=None, help="expected failures with reasons")
     p.add_argument(
         "--conformance-report", default=None, metavar="PATH", help="write the verdict as JSON"
+    )
+    p.add_argument(
+        "--conformance-coverage",
+        action="store_true",
+        help="print what the run drew, per op and corner",
+    )
+    p.add_argument(
+        "--conformance-failures",
+        default=FAILURES_FILE,
+        metavar="PATH",
+        help=f"where every failure goes in full, if there are any (default {FAILURES_FILE})",
     )
     p.add_argument("--junitxml", default=None, metavar="PATH", help="JUnit XML report")
     p.add_argument(
         "--thorough",
         action="store_true",
-        help="hypothesis profile 'thorough' (random, 1000 examples per test)",
+        help="hypothesis profile 'thorough' (random, 1000 examples per op and check)",
     )
     p.add_argument("-k", dest="keyword", default=None, help="only tests matching (pytest -k)")
     p.add_argument(
@@ -49,6 +71,12 @@ def parser() -> argparse.ArgumentParser:
         "--workers",
         default="auto",
         help="parallel workers with pytest-xdist (default auto; 0 for none)",
+    )
+    p.add_argument(
+        "--tb",
+        default="no",
+        help="pytest's traceback style on the terminal (default no: the table says what "
+        "failed, the failures file has the rest)",
     )
     p.add_argument("-v", "--verbose", action="store_true")
     return p
@@ -77,20 +105,25 @@ def main(argv: list[str] | None = None) -> int:
         "-p",
         "no:cacheprovider",
         "-v" if args.verbose else "-q",
-        "-rfE",
+        f"--tb={args.tb}",
+        "-rN",  # no short summary: the verdict table is the summary
     ]
     # The plugin's namespaced option names: they never clash with other plugins.
     for option, name in (
         ("impl", "--refcnn-impl"),
         ("xfails_file", "--refcnn-xfails-file"),
         ("conformance_report", "--refcnn-report"),
+        ("conformance_failures", "--refcnn-failures"),
         ("junitxml", "--junitxml"),
     ):
         value = getattr(args, option)
-        if value is not None:
+        if value:
             pytest_args.append(f"{name}={value}")
+    pytest_args += [f"--refcnn-unsupported={value}" for value in args.unsupported]
     if args.strict_policies:
         pytest_args.append("--refcnn-strict-policies")
+    if args.conformance_coverage:
+        pytest_args.append("--refcnn-coverage")
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     if args.workers != "0" and importlib.util.find_spec("xdist") is not None:

@@ -1,9 +1,16 @@
 """Hypothesis strategies for the conformance suite (imported as ``hh``).
 
-A strategy draws the *geometry* (batch, sizes, channels, kernel, padding,
-strides, each int or ``(h, w)`` tuple) and a *seed*; array values are then made
-by ``numpy.random.default_rng(seed)``. Hypothesis shrinks the geometry to the
-smallest failing case, and the values stay reproducible.
+Inputs are drawn *corner by corner*: each corner of the input space departs
+from the plain case in one factor (padding, strides, tuples, ...), so that a
+failure says which factor an implementation gets wrong, and hypothesis
+shrinks it within the corner instead of to the simplest input of all (an
+empty batch, an int parameter) where other bugs hide. ``mixed`` draws every
+factor at once, except the empty batch: where only shapes can be compared,
+the examples go to their own corner.
+
+A strategy draws the *geometry* (batch, sizes, channels, window, padding,
+strides) and a *seed*; array values are then made by
+``numpy.random.default_rng(seed)``, so they stay reproducible.
 
 Value kinds:
 
@@ -12,38 +19,66 @@ Value kinds:
   ties to the first maximum too, so the comparison is exact);
 * ``negative``: every value < 0, so a zero-padded border wins max pooling;
 * ``distinct``: all values distinct, at least 0.05 apart and away from 0 (no
-  ties with each other or with padded zeros), for finite differences.
+  ties with each other or with padded zeros), for the corners that are not
+  about ties and for finite differences;
+* ``negative distinct``: ``distinct`` values made negative;
+* ``kinks``: integers and half-integers in [-7, 7] (exact in float32), with
+  the op's kinks (0, n, -alpha) placed among them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 
-VALUE_KINDS = ("normal", "ties", "negative")
-# Finite differences cost two forward calls per input element: keep them small.
-GRADCHECK_LIMITS = {"max_batch": 2, "max_size": 6, "max_channels": 2, "max_kernel": 3}
 DTYPES = ("float64", "float32")
+
+# Each corner's name (as it appears in reports and declarations) and meaning.
+CORNERS: dict[str, str] = {
+    "plain": "batch >= 1, parameters left at their defaults (no padding, stride 1 for "
+    "convolutions, stride = pool_size for pooling), square windows, distinct values",
+    "padding": "int padding >= 1",
+    "strides": "int strides >= 2, dividing the padded size or not (pooling: explicit "
+    "strides >= pool_size)",
+    "overlap": "pooling windows that overlap: int strides < pool_size",
+    "non-square": "a kernel or window with kh != kw",
+    "tuple params": "padding, strides (and pool_size) given as (h, w) tuples",
+    "ties": "tied maxima: in a pooling window, or among maxout's pieces (with all-zero "
+    "input rows and zero biases)",
+    "negative under padding": "max pooling: all-negative values in windows that touch "
+    "the zero padding",
+    "kinks": "inputs exactly at the activation's kinks (0, n, -alpha), in both dtypes",
+    "many channels": "5 to 8 channels (and filters)",
+    "empty batch": "a batch of n = 0",
+    "mixed": "every factor drawn at once, but the empty batch (its own corner)",
+}
+# Corners whose examples finite differences cannot judge (a kink or a tie has
+# no derivative; an empty batch has nothing to differentiate).
+NOT_DIFFERENTIABLE = frozenset({"ties", "kinks", "empty batch"})
 
 
 @dataclass
 class Sample:
-    """One drawn case: array inputs by name, keyword parameters, and how it was
-    made (for the reproduction snippet)."""
+    """One drawn case: array inputs by name, keyword parameters, the corner it
+    was drawn for, and how it was made (for the reproduction snippet)."""
 
     arrays: dict[str, np.ndarray]
     params: dict[str, Any] = field(default_factory=dict)
     origin: str = ""
+    corner: str = "mixed"
 
     def __repr__(self) -> str:
         shapes = ", ".join(f"{k}{tuple(v.shape)}:{v.dtype}" for k, v in self.arrays.items())
-        return f"Sample({shapes}; {self.params}; {self.origin})"
+        return f"Sample({self.corner}: {shapes}; {self.params}; {self.origin})"
 
 
-def make_values(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> np.ndarray:
+def make_values(
+    rng: np.random.Generator, shape: tuple[int, ...], kind: str, kinks: Iterable[float] = ()
+) -> np.ndarray:
     """Values of one kind (see module doc), float64."""
     size = int(np.prod(shape))
     if kind == "normal":
@@ -52,59 +87,194 @@ def make_values(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> 
         return rng.integers(-3, 4, size=shape).astype(np.float64)
     if kind == "negative":
         return -np.abs(rng.standard_normal(shape)) - 0.1
-    if kind == "distinct":
-        # 0.05 apart, |v| >= 0.05: shuffled nonzero multiples of 0.05, jittered.
+    if kind in ("distinct", "negative distinct"):
+        # 0.05 apart, |v| >= 0.04: shuffled nonzero multiples of 0.05, jittered.
         steps = np.arange(1, size + 1) * rng.choice([-1, 1], size=size)
         values = rng.permutation(steps) * 0.05 + rng.uniform(-0.01, 0.01, size)
+        if kind == "negative distinct":
+            values = -np.abs(values)
+        return values.reshape(shape)
+    if kind == "kinks":
+        values = rng.integers(-14, 15, size=size) / 2.0
+        points = list(kinks)[:size]
+        values[rng.permutation(size)[: len(points)]] = points
         return values.reshape(shape)
     raise ValueError(f"unknown value kind {kind!r}")
 
 
-def pair_or_int(low: int, high: int) -> st.SearchStrategy:
-    """An int, or an ``(h, w)`` tuple of ints, in ``[low, high]``."""
-    one = st.integers(low, high)
-    return st.one_of(one, st.tuples(one, one))
-
-
 def as_pair(value: Any) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
-@st.composite
-def geometry(
-    draw: st.DrawFn,
-    *,
-    max_batch: int = 4,
-    max_size: int = 12,
-    max_channels: int = 4,
-    max_kernel: int = 5,
-    max_padding: int = 3,
-    max_stride: int = 3,
-) -> dict[str, Any]:
-    """Batch, image size, channels, a window that fits the padded image,
-    padding and strides (each as the article accepts: int or tuple)."""
-    n = draw(st.integers(0, max_batch) if max_batch > 0 else st.just(0))
-    c = draw(st.integers(1, max_channels))
-    kernel = draw(pair_or_int(1, max_kernel))
-    padding = draw(pair_or_int(0, max_padding))
-    strides = draw(pair_or_int(1, max_stride))
-    (kh, kw), (ph, pw) = as_pair(kernel), as_pair(padding)
-    h = draw(st.integers(max(1, kh - 2 * ph), max(max_size, kh)))
-    w = draw(st.integers(max(1, kw - 2 * pw), max(max_size, kw)))
-    return {
-        "n": n,
-        "h": h,
-        "w": w,
-        "c": c,
-        "kernel": kernel,
-        "padding": padding,
-        "strides": strides,
-    }
+    return (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
 
 
 def seeds() -> st.SearchStrategy[int]:
     return st.integers(0, 2**32 - 1)
 
 
-def value_kinds(tie_free: bool) -> st.SearchStrategy[str]:
-    return st.just("distinct") if tie_free else st.sampled_from(VALUE_KINDS)
+@dataclass(frozen=True)
+class Limits:
+    """Sizes drawn; finite differences get smaller ones (two forward calls per
+    input element)."""
+
+    batch: int = 4
+    size: int = 10
+    channels: int = 4
+    many: tuple[int, int] = (5, 8)  # channels and filters of "many channels"
+    kernel: int = 4
+    padding: int = 3
+    stride: int = 3
+
+
+LIMITS = Limits()
+GRADCHECK_LIMITS = Limits(batch=2, size=5, channels=2, many=(5, 6), kernel=3, padding=2)
+MANY_GRADCHECK_SIZE = 3  # height and width under "many channels": it is the channels that count
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What geometry an op takes. ``window``: ``"kernel"`` (from the filter's
+    shape), ``"pool"`` (the ``pool_size`` parameter) or ``""``; ``padding`` and
+    ``strides``: the parameters' names, or ``""`` for none; ``tuples``: the
+    article's step functions, which take ``p`` and ``s`` as tuples only."""
+
+    batch: bool = True
+    channels: bool = True
+    filters: bool = False
+    window: str = "kernel"
+    padding: str = "padding"
+    strides: str = "strides"
+    max_pooling: bool = False
+    tuples: bool = False
+
+    @property
+    def corners(self) -> tuple[str, ...]:
+        have = {
+            "plain": True,
+            "padding": bool(self.padding),
+            "strides": bool(self.strides),
+            "overlap": self.window == "pool",
+            "non-square": bool(self.window),
+            "tuple params": bool(self.padding or self.strides),
+            "ties": self.max_pooling,
+            "negative under padding": self.max_pooling,
+            "many channels": self.channels,
+            "empty batch": self.batch,
+            "mixed": True,
+        }
+        return tuple(name for name, present in have.items() if present)
+
+
+@st.composite
+def geometry(
+    draw: st.DrawFn,
+    shape: Shape,
+    corner: str,
+    limits: Limits = LIMITS,
+    exclude: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Batch ``n``, ``h``, ``w``, channels ``c``, filters ``fn``, window
+    ``kernel`` (int or ``(kh, kw)``), ``padding`` and ``strides`` (None when
+    left at the default, else int or tuple) for one corner. Under ``mixed``,
+    the factors in ``exclude`` (corners the implementation declared
+    unsupported) are left out."""
+    L = limits
+    pooling = shape.window == "pool"
+    many = corner == "many channels" or (
+        corner == "mixed" and "many channels" not in exclude and draw(st.integers(0, 3)) == 0
+    )
+    channel_range = L.many if many else (1, L.channels)
+    c = draw(st.integers(*channel_range)) if shape.channels else 1
+    fn = draw(st.integers(*channel_range)) if shape.filters else 1
+    n = 0 if corner == "empty batch" else draw(st.integers(1, L.batch))
+    kernel: Any = draw(st.integers(1, L.kernel))
+    padding: Any = None
+    strides: Any = None
+    if corner == "padding":
+        padding = draw(st.integers(1, L.padding))
+    elif corner == "strides":
+        strides = draw(st.integers(2, L.stride))
+        if pooling:  # windows that do not overlap: that is the next corner
+            kernel = draw(st.integers(1, strides))
+    elif corner == "overlap":
+        kernel = draw(st.integers(2, L.kernel))
+        strides = draw(st.integers(1, kernel - 1))
+    elif corner == "non-square":
+        kh = draw(st.integers(1, L.kernel))
+        kw = draw(st.integers(1, L.kernel).filter(lambda k: k != kh))
+        kernel = (kh, kw)
+    elif corner == "tuple params":  # one of them with h != w, so that a swap shows
+        if shape.padding:
+            ph = draw(st.integers(0, L.padding))
+            other = st.integers(0, L.padding)
+            padding = (ph, draw(other if shape.strides else other.filter(lambda p: p != ph)))
+        if shape.strides:
+            sh = draw(st.integers(1, L.stride))
+            strides = (sh, draw(st.integers(1, L.stride).filter(lambda s: s != sh)))
+        if pooling:
+            kernel = (draw(st.integers(1, L.kernel)), draw(st.integers(1, L.kernel)))
+    elif corner in ("ties", "negative under padding"):
+        kernel = draw(st.integers(2, L.kernel))
+        if corner == "negative under padding":
+            padding = draw(st.integers(1, min(L.padding, kernel)))
+    elif corner == "mixed":
+        kernel, padding, strides = draw(_mixed_parameters(shape, L, exclude))
+    if shape.tuples:  # the step functions take p and s as tuples only
+        padding = None if padding is None else as_pair(padding)
+        strides = None if strides is None else as_pair(strides)
+    (kh, kw), (ph, pw) = as_pair(kernel), as_pair(padding or 0)
+    if many and limits is GRADCHECK_LIMITS:
+        top = MANY_GRADCHECK_SIZE
+    else:
+        top = L.size
+    h = draw(st.integers(max(1, kh - 2 * ph), max(top, kh)))
+    w = draw(st.integers(max(1, kw - 2 * pw), max(top, kw)))
+    return {
+        "n": n,
+        "h": h,
+        "w": w,
+        "c": c,
+        "fn": fn,
+        "kernel": kernel,
+        "padding": padding,
+        "strides": strides,
+    }
+
+
+@st.composite
+def _mixed_parameters(draw: st.DrawFn, shape: Shape, L: Limits, exclude: frozenset[str]):
+    """kernel, padding, strides with every factor possible but the excluded."""
+    tuples = "tuple params" not in exclude
+    square = "non-square" in exclude or (shape.window == "pool" and not tuples)
+    k = st.integers(1, L.kernel)
+    kernel = draw(k if square else st.one_of(k, st.tuples(k, k)))
+    if square and not isinstance(kernel, int):
+        kernel = kernel[0]
+    padding = strides = None
+    if shape.padding and "padding" not in exclude:
+        p = st.integers(0, L.padding)
+        padding = draw(st.one_of(st.none(), p, *([st.tuples(p, p)] if tuples else [])))
+    if shape.strides and "strides" not in exclude:
+        s = st.integers(1, L.stride)
+        strides = draw(st.one_of(st.none(), s, *([st.tuples(s, s)] if tuples else [])))
+        if strides is not None and "overlap" in exclude and shape.window == "pool":
+            kh, kw = as_pair(kernel)
+            sh, sw = as_pair(strides)
+            strides = None if (sh < kh or sw < kw) else strides
+    return kernel, padding, strides
+
+
+def value_kind(corner: str, gradcheck: bool) -> st.SearchStrategy[str]:
+    """The values a corner's data gets."""
+    if corner == "ties":
+        return st.just("ties")
+    if corner == "negative under padding":
+        return st.just("negative distinct" if gradcheck else "negative")
+    if corner == "kinks":
+        return st.just("kinks")
+    if corner == "mixed" and not gradcheck:
+        return st.sampled_from(("distinct", "normal", "ties", "negative"))
+    return st.just("distinct")
+
+
+def batch_size(draw: st.DrawFn, corner: str, top: int, minimum: int = 1) -> int:
+    """n for the trainer's layers: 0 only in the empty-batch corner."""
+    return 0 if corner == "empty batch" else draw(st.integers(minimum, top))

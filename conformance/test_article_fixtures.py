@@ -33,6 +33,7 @@ def _check(
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.id)
 def test_step_function_prints_the_articles_array(example: fx.ArticleExample, impl) -> None:
     function = impl.require(example.function)
+    _require_corners(impl, example.function, example.kwargs.get("p"), example.kwargs.get("s"))
     arrays = {name: example.inputs[name] for name in example.args}
     got = function(*arrays.values(), **example.kwargs)
     call = ot.call_source(example.function, list(example.args), example.kwargs)
@@ -44,11 +45,13 @@ def test_convolution2d_prints_the_articles_array(example: fx.ArticleExample, imp
     """The same numbers through the layer: lift to NHWC and (fn, fh, fw, fc),
     bias zero, then drop the lifted axes."""
     convolution2d = impl.require("convolution2d")
+    _require_corners(impl, "convolution2d", example.kwargs.get("p"), example.kwargs.get("s"))
     u, f = (example.inputs[name] for name in example.args)
     u4, f4 = LIFT_U[u.ndim](u), LIFT_F[f.ndim](f)
     b = np.zeros(f4.shape[0], dtype=np.int64)
-    padding = example.kwargs.get("p", 0)
-    strides = example.kwargs.get("s", 1)
+    # The article's layer takes ints; its step functions' (k, k) tuples become k,
+    # so that an implementation without tuple parameters is judged here too.
+    padding, strides = (_int(example.kwargs.get(k, default)) for k, default in (("p", 0), ("s", 1)))
     z = np.asarray(convolution2d(u4, f4, b, padding=padding, strides=strides))
     if u.ndim < 4:
         z = z[0]
@@ -56,6 +59,19 @@ def test_convolution2d_prints_the_articles_array(example: fx.ArticleExample, imp
         z = z[..., 0]
     call = f"convolution2d(u, W, b, padding={padding!r}, strides={strides!r})"
     _check(z, example, call, impl.name, "convolution2d", {"u": u4, "W": f4, "b": b})
+
+
+def _require_corners(impl, op: str, p, s) -> None:
+    """An example with padding or strides is skipped where the implementation
+    declared that corner unsupported."""
+    if p is not None and any(p):
+        impl.require_corner(op, "padding")
+    if s is not None and max(s) > 1:
+        impl.require_corner(op, "strides")
+
+
+def _int(value):
+    return value[0] if isinstance(value, tuple) and value[0] == value[1] else value
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.id)

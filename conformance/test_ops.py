@@ -1,5 +1,12 @@
-"""Generic property tests over the op table: forward and backward against the
-oracle, and gradients against finite differences (no torch involved)."""
+"""Generic property tests over the op table, corner by corner: forward and
+backward against the oracle, gradients against finite differences (no torch
+involved), and hygiene (inputs left alone, outputs that own their memory).
+
+Each (op, check, corner, dtype) is its own test, so a failure is shrunk
+within its corner and the verdict says which corners pass. Every call gets
+copies of the inputs and is checked for writing to them; an exception from
+the implementation is a ``raised`` failure, not an error of the suite.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +20,31 @@ from hypothesis import strategies as st
 
 from . import checks as ch
 from . import op_table as ot
-from . import verdict as vd
 from .strategies import DTYPES, Sample, make_values
 
 DTYPE_IDS = {"float64": "f64", "float32": "f32"}
+MIXED_SHARE = 2  # "mixed" draws every factor at once: it gets twice the examples
+MIN_PER_CORNER = 8
+EMPTY_BATCH = 5
+
+
+def slug(corner: str) -> str:
+    return corner.replace(" ", "-")
+
+
+def _cases(ops, corners_of: Callable[[ot.Op], tuple[str, ...]], dtypes=DTYPES):
+    return [
+        pytest.param(op, corner, dtype, id=f"{op.name}-{slug(corner)}-{DTYPE_IDS[dtype]}")
+        for op in ops
+        for corner in corners_of(op)
+        for dtype in dtypes
+    ]
+
+
+FORWARD = _cases(ot.OPS, lambda op: op.corners)
+BACKWARD = _cases(ot.DIFFERENTIABLE, lambda op: op.corners)
+GRADIENT = _cases(ot.DIFFERENTIABLE, lambda op: op.gradient_corners, ("float64",))
+HYGIENE = _cases(ot.OPS, lambda op: ("plain",), ("float64",))
 
 
 def _policy_dtype(impl, dtype: str) -> str | None:
@@ -25,117 +53,189 @@ def _policy_dtype(impl, dtype: str) -> str | None:
     return dtype if impl.strict else None
 
 
-def _draw(
-    data: st.DataObject, tally: vd.Tally, op: ot.Op, dtype: str, gradcheck: bool = False
-) -> Sample:
-    sample = data.draw(op.samples(dtype, gradcheck=gradcheck), label="sample")
-    note(repr(sample))
-    tally.count()
-    return sample
+def examples(corner: str, corners: tuple[str, ...]) -> int:
+    """The profile's ``max_examples`` is the budget of one op, check and
+    dtype; its corners share it (``mixed`` counts twice), each getting at
+    least ``MIN_PER_CORNER``. The empty batch, where only shapes (and zero
+    weight gradients) can be compared, gets ``EMPTY_BATCH`` examples."""
+    if corner == "empty batch":
+        return EMPTY_BATCH
+    shares = {c: MIXED_SHARE if c == "mixed" else 1 for c in corners if c != "empty batch"}
+    budget = settings.default.max_examples
+    return max(MIN_PER_CORNER, round(budget * shares[corner] / sum(shares.values())))
 
 
-def run_examples(request: pytest.FixtureRequest, body: Callable[[st.DataObject], None]) -> None:
-    """Run ``body`` on the examples of the loaded hypothesis profile. Under a
-    deterministic profile (ci) the seed is the test's name and parameters, so
-    that the examples do not depend on the folder the suite is installed in,
-    the entry point or the selection of tests."""
+def run_examples(request: pytest.FixtureRequest, count: int, body: Callable) -> None:
+    """Run ``body(data)`` on ``count`` examples. Under a
+    deterministic profile (ci) the seed is the test's id, so that the
+    examples do not depend on the folder the suite is installed in, the entry
+    point or the selection of tests."""
     test = given(data=st.data())(body)
+    test = settings(settings.default, max_examples=count)(test)
     if settings.default.derandomize:
         test = seed(zlib.crc32(request.node.name.encode()))(test)
     test()
 
 
+def _draw(data, op: ot.Op, dtype: str, corner: str, impl, gradcheck: bool = False) -> Sample:
+    exclude = impl.unsupported_corners(op.name)
+    sample = data.draw(op.strategy(dtype, corner, gradcheck, exclude), label="sample")
+    note(repr(sample))
+    return sample
+
+
 def _grad_output(data: st.DataObject, shape: tuple[int, ...], dtype: str) -> np.ndarray:
-    seed = data.draw(st.integers(0, 2**32 - 1), label="dz seed")
-    return make_values(np.random.default_rng(seed), shape, "normal").astype(dtype)
+    seed_ = data.draw(st.integers(0, 2**32 - 1), label="dz seed")
+    return make_values(np.random.default_rng(seed_), shape, "normal").astype(dtype)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS.get)
-@pytest.mark.parametrize("op", ot.OPS, ids=str)
-def test_forward(op: ot.Op, dtype: str, request, impl, oracle, tally) -> None:
-    run_examples(request, lambda data: _forward(op, dtype, data, impl, oracle, tally))
-
-
-def _forward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle, tally) -> None:
-    for function in op.imports[:1] if op.compose_forward is None else op.imports:
+def _prepare(impl, op: ot.Op, corner: str, functions: tuple[str, ...]) -> None:
+    for function in functions:
         impl.require(function)
-    sample = _draw(data, tally, op, dtype)
-    params = ot.forward_params(op, sample)
-    got = op.call_forward(impl.require, sample.arrays, params)
-    expected = oracle.forward(op, sample)
-    ch.check_forward(
-        impl,
-        op,
-        got,
-        expected,
-        sample.arrays,
-        params,
-        ch.rtol_for(dtype, op.rtol),
-        f"{dtype}, {params}, {sample.origin}",
-        _policy_dtype(impl, dtype),
-    )
+    impl.require_corner(op.name, corner)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS.get)
-@pytest.mark.parametrize("op", ot.DIFFERENTIABLE, ids=str)
-def test_backward(op: ot.Op, dtype: str, request, impl, oracle, tally) -> None:
-    run_examples(request, lambda data: _backward(op, dtype, data, impl, oracle, tally))
+def forward_functions(op: ot.Op) -> tuple[str, ...]:
+    """The functions the op's forward calls."""
+    return op.imports[:1] if op.compose_forward is None else op.imports
 
 
-def _backward(op: ot.Op, dtype: str, data: st.DataObject, impl, oracle, tally) -> None:
-    for function in op.imports:
-        impl.require(function)
-    sample = _draw(data, tally, op, dtype)
-    z = np.asarray(oracle.forward(op, sample)).astype(dtype)  # the correct z
-    dz = _grad_output(data, z.shape, dtype)
-    values = {**sample.arrays, "z": z, "dz": dz}
-    got = op.call_backward(impl.require, values, sample.params)
-    expected = oracle.backward(op, sample, dz)
-    ch.check_gradients(
-        impl,
-        op,
-        got,
-        expected,
-        values,
-        sample.params,
-        ch.rtol_for(dtype, op.rtol),
-        f"{dtype}, {sample.params}",
-        _policy_dtype(impl, dtype),
-    )
+def _where(op: ot.Op, check: str, corner: str, dtype: str, sample: Sample) -> str:
+    return f"{op.name} {check} [{corner}, {dtype}] ({sample.params}, {sample.origin})"
 
 
-@pytest.mark.parametrize("op", ot.DIFFERENTIABLE, ids=str)
-def test_gradient_matches_finite_differences(op: ot.Op, request, impl, tally) -> None:
+@pytest.mark.parametrize(("op", "corner", "dtype"), FORWARD)
+def test_forward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tally) -> None:
+    _prepare(impl, op, corner, forward_functions(op))
+
+    def body(data: st.DataObject) -> None:
+        sample = _draw(data, op, dtype, corner, impl)
+        params = ot.forward_params(op, sample)
+        where = _where(op, "forward", corner, dtype, sample)
+        got = ch.Caller(impl, op, where)(sample.arrays, params)
+        expected = oracle.forward(op, sample)
+        rtol = ch.rtol_for(dtype, op.rtol)
+        compared = ch.check_forward(
+            impl, op, got, expected, sample.arrays, params, rtol, where, _policy_dtype(impl, dtype)
+        )
+        tally.count(op.tags(sample), compared)
+
+    run_examples(request, examples(corner, op.corners), body)
+
+
+@pytest.mark.parametrize(("op", "corner", "dtype"), BACKWARD)
+def test_backward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tally) -> None:
+    _prepare(impl, op, corner, op.imports)
+
+    def body(data: st.DataObject) -> None:
+        sample = _draw(data, op, dtype, corner, impl)
+        z = np.asarray(oracle.forward(op, sample)).astype(dtype)  # the correct z
+        dz = _grad_output(data, z.shape, dtype)
+        values = {**sample.arrays, "z": z, "dz": dz}
+        where = _where(op, "backward", corner, dtype, sample)
+        result = ch.Caller(impl, op, where, backward=True)(values, sample.params)
+        expected = oracle.backward(op, sample, dz)
+        rtol = ch.rtol_for(dtype, op.rtol)
+        compared = ch.check_gradients(
+            impl, op, result, expected, values, sample.params, rtol, where,
+            _policy_dtype(impl, dtype),
+        )  # fmt: skip
+        tally.count(op.tags(sample), compared)
+
+    run_examples(request, examples(corner, op.corners), body)
+
+
+@pytest.mark.parametrize(("op", "corner", "dtype"), GRADIENT)
+def test_gradient_matches_finite_differences(
+    op: ot.Op, corner: str, dtype: str, request, impl, tally
+) -> None:
     """Central differences of sum(forward * dz), float64, tie-free inputs: a
     check of the backward that needs neither torch nor the fixtures."""
-    run_examples(request, lambda data: _gradient(op, data, impl, tally))
+    _prepare(impl, op, corner, op.imports)
+
+    def body(data: st.DataObject) -> None:
+        sample = _draw(data, op, dtype, corner, impl, gradcheck=True)
+        params = ot.forward_params(op, sample)
+        where = _where(op, "gradient", corner, dtype, sample)
+        forward = ch.Caller(impl, op, where)
+        z = np.asarray(forward(sample.arrays, params))
+        dz = _grad_output(data, z.shape, dtype)
+
+        def loss(arrays: dict[str, np.ndarray]) -> float:
+            return float(np.sum(np.asarray(forward(arrays, params)) * dz))
+
+        expected = {
+            name: ch.finite_difference_gradient(loss, dict(sample.arrays), name)
+            for name in op.grads
+            if not ch.skipped_gradient(name, sample.params)
+        }
+        values = {**sample.arrays, "z": z, "dz": dz}
+        result = ch.Caller(impl, op, where, backward=True)(values, sample.params)
+        compared = ch.check_gradients(
+            impl, op, result, expected, values, sample.params, ch.FINITE_DIFFERENCE_RTOL, where
+        )
+        tally.count(op.tags(sample), compared)
+
+    run_examples(request, examples(corner, op.gradient_corners), body)
 
 
-def _gradient(op: ot.Op, data: st.DataObject, impl, tally) -> None:
-    for function in op.imports:
-        impl.require(function)
-    sample = _draw(data, tally, op, "float64", gradcheck=True)
-    params = ot.forward_params(op, sample)
-    z = np.asarray(op.call_forward(impl.require, sample.arrays, params))
-    dz = _grad_output(data, z.shape, "float64")
+@pytest.mark.parametrize(("op", "corner", "dtype"), HYGIENE)
+def test_hygiene(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tally) -> None:
+    """Forward and backward leave their inputs alone and return arrays of
+    their own: no memory shared with an input, none reused by a second call
+    (with other inputs of the same shapes)."""
+    _prepare(impl, op, corner, forward_functions(op))
 
-    def loss(arrays: dict[str, np.ndarray]) -> float:
-        return float(np.sum(np.asarray(op.call_forward(impl.require, arrays, params)) * dz))
+    def body(data: st.DataObject) -> None:
+        sample = _draw(data, op, dtype, corner, impl)
+        rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="second seed"))
+        other = {
+            k: make_values(rng, v.shape, "distinct").astype(v.dtype)
+            for k, v in sample.arrays.items()
+        }
+        params = ot.forward_params(op, sample)
+        where = _where(op, "hygiene", corner, dtype, sample)
+        _own_outputs(impl, op, where, False, sample.arrays, other, params)
+        if op.backward and impl.get(op.backward) is not None:
+            z = np.asarray(oracle.forward(op, sample)).astype(dtype)
+            z2 = np.asarray(oracle.forward(op, Sample(other, sample.params))).astype(dtype)
+            dz = make_values(rng, z.shape, "normal").astype(dtype)
+            first = {**sample.arrays, "z": z, "dz": dz}
+            second = {**other, "z": z2, "dz": -dz}
+            _own_outputs(impl, op, where, True, first, second, sample.params)
+        tally.count(op.tags(sample), True)
 
-    expected = {
-        name: ch.finite_difference_gradient(loss, dict(sample.arrays), name)
-        for name in op.grads
-        if not ch.skipped_gradient(name, sample.params)
-    }
-    values = {**sample.arrays, "z": z, "dz": dz}
-    got = op.call_backward(impl.require, values, sample.params)
-    ch.check_gradients(
-        impl,
-        op,
-        got,
-        expected,
-        values,
-        sample.params,
-        ch.FINITE_DIFFERENCE_RTOL,
-        f"float64, finite differences, {sample.params}",
+    run_examples(request, max(MIN_PER_CORNER, settings.default.max_examples // 6), body)
+
+
+def _own_outputs(impl, op: ot.Op, where: str, backward: bool, first, second, params) -> None:
+    """One function of ``op`` (the forward, or the backward) called on
+    ``first`` and then on ``second``: its outputs share no memory with what
+    it was handed, and the second call leaves the first call's outputs be."""
+    __tracebackhide__ = True
+    caller = ch.Caller(impl, op, where, backward)
+    result = caller(first, params)
+    outputs = op.gradients(result) if backward else {"z": result}
+    if outputs is None:
+        return  # the wrong number of gradients: the backward test reports it
+    outputs = {("d" + k if backward else k): v for k, v in outputs.items()}
+    call = caller.source(params)
+    arguments = caller.arguments(first, params)
+    ch.assert_owns_memory(
+        outputs,
+        caller.handed,
+        where,
+        lambda: ch.alias_snippet(impl.name, op.imports, arguments, call),
+        params,
+    )
+    kept = {k: np.array(v, copy=True) for k, v in outputs.items() if isinstance(v, np.ndarray)}
+    caller(second, params)
+    ch.assert_kept(
+        {k: outputs[k] for k in kept},
+        kept,
+        where,
+        lambda: ch.reuse_snippet(
+            impl.name, op.imports, arguments, caller.arguments(second, params), call
+        ),
+        params,
     )

@@ -37,6 +37,7 @@ def test_max_pooling_pads_with_zeros_not_minus_infinity(impl) -> None:
     from . import torch_reference as tr
 
     u = -np.arange(1.0, 17.0).reshape(1, 4, 4, 1)  # all negative
+    impl.require_corner("max_pooling2d", "negative under padding")
     got = np.asarray(impl.require("max_pooling2d")(u, pool_size=2, padding=1, strides=2))
     _, F = _torch()
     native = nhwc(F.max_pool2d(nchw(u), 2, stride=2, padding=1))
@@ -52,6 +53,8 @@ def test_padding_may_exceed_half_the_window(impl) -> None:
     from . import torch_reference as tr
 
     u = np.arange(1.0, 10.0).reshape(1, 3, 3, 1)
+    for corner in ("padding", "overlap"):
+        impl.require_corner("max_pooling2d", corner)
     got = np.asarray(impl.require("max_pooling2d")(u, pool_size=2, padding=2, strides=1))
     np.testing.assert_array_equal(got, tr.max_pooling2d(torch_from(u), 2, 2, 1).numpy())
     _, F = _torch()
@@ -71,6 +74,7 @@ def test_output_size_rounds_down(impl) -> None:
 @pytest.mark.verdict(op="average_pooling2d", check="semantics")
 def test_average_pooling_counts_padded_zeros(impl) -> None:
     u = np.full((1, 2, 2, 1), 4.0)
+    impl.require_corner("average_pooling2d", "padding")
     got = np.asarray(impl.require("average_pooling2d")(u, pool_size=2, padding=1, strides=2))
     assert got[0, 0, 0, 0] == 1.0  # one 4 and three padded zeros, divided by 4
     _, F = _torch()
@@ -90,6 +94,7 @@ def test_flatten_order_is_nhwc(impl) -> None:
 @pytest.mark.verdict(op="max_pooling2d", check="semantics")
 def test_ties_go_to_the_first_maximum(impl) -> None:
     u = np.ones((1, 2, 2, 1))  # one window, four equal maxima
+    impl.require_corner("max_pooling2d", "ties")
     du = np.asarray(
         impl.require("max_pooling2d_back")(
             np.array([[[[1.0]]]]), u, np.array([[[[1.0]]]]), pool_size=2

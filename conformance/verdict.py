@@ -1,18 +1,20 @@
-"""The verdict of a run: op x check -> pass / FAIL / not provided / ...
+"""The verdict of a run: op x check -> pass / FAIL / unsupported / not
+provided / ..., corner by corner.
 
-Every collected test is tagged with the op it judges and the kind of check
-(``forward``, ``backward``, ``gradient``, ``fixtures``, ``validation``,
-``semantics``, ``trajectory``, ``distribution``). Property tests count the
-examples they ran. At the end of the run the controller (also under
-pytest-xdist) prints a table and, with ``--conformance-report=PATH``, writes
-the same as JSON, failures included with their reproduction snippets.
+Every collected test is tagged with the op it judges, the kind of check
+(``forward``, ``backward``, ``gradient``, ``golden``, ``hygiene``,
+``fixtures``, ``validation``, ``semantics``, ``trajectory``,
+``distribution``) and, for the corner-by-corner checks, the corner and
+dtype. Property tests report what they drew (a :class:`Tally`), failures
+their kind, message, parameters and snippet. At the end of the run the
+controller (also under pytest-xdist) prints the table, one line per corner
+that does not pass, optionally the coverage, and writes the same as JSON.
 """
 
 from __future__ import annotations
 
 import json
-import textwrap
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,17 +23,21 @@ CHECKS = (
     "forward",
     "backward",
     "gradient",
+    "golden",
+    "hygiene",
     "fixtures",
     "validation",
     "semantics",
     "trajectory",
     "distribution",
 )
+CORNER_CHECKS = ("forward", "backward", "gradient", "golden", "hygiene")
 # Test function -> check, for the tests whose op comes from a parameter.
 CHECK_OF = {
     "test_forward": "forward",
     "test_backward": "backward",
     "test_gradient_matches_finite_differences": "gradient",
+    "test_hygiene": "hygiene",
     "test_step_function_prints_the_articles_array": "fixtures",
     "test_convolution2d_prints_the_articles_array": "fixtures",
     "test_bad_input_raises_a_clear_error": "validation",
@@ -41,50 +47,75 @@ CHECK_OF = {
     "test_weight_initializer_parameters": "distribution",
     "test_bias_initializers": "distribution",
 }
+UNSUPPORTED = "unsupported: "  # the start of the skip reason of a declared corner
+NOT_PROVIDED = "not provided: "
+REASON_WIDTH = 150
 
 
 @dataclass
 class Tally:
-    """The examples one property test ran."""
+    """What one property test drew: examples whose values were compared,
+    examples where only shapes could be (empty outputs), and the tags of
+    every example (``op.tags``: ties, kinks, non-dividing strides, ...)."""
 
-    examples: int = 0
+    compared: int = 0
+    shape_only: int = 0
+    tags: Counter = field(default_factory=Counter)
 
-    def count(self) -> None:
-        self.examples += 1
+    def count(self, tags: set[str], compared: bool) -> None:
+        if compared:
+            self.compared += 1
+        else:
+            self.shape_only += 1
+        self.tags.update(tags)
+
+    def as_dict(self) -> dict:
+        return {
+            "compared": self.compared,
+            "shape_only": self.shape_only,
+            "tags": dict(self.tags),
+        }
 
 
-def key_of(item: Any) -> tuple[str, str] | None:
-    """``(op, check)`` for a collected test, or None if it judges no op."""
+def key_of(item: Any) -> tuple[str, str, str | None, str | None] | None:
+    """``(op, check, corner, dtype)`` for a collected test, or None if it
+    judges no op; corner and dtype are None for the checks without corners."""
     marker = item.get_closest_marker("verdict")
     if marker is not None:
-        return marker.kwargs["op"], marker.kwargs["check"]
+        return marker.kwargs["op"], marker.kwargs["check"], None, None
     name = getattr(item, "originalname", item.name)
     check = CHECK_OF.get(name)
     params = getattr(getattr(item, "callspec", None), "params", {})
     if check is None:
         return None
     if name == "test_convolution2d_prints_the_articles_array":
-        return "convolution2d", check
+        return "convolution2d", check, None, None
+    corner, dtype = params.get("corner"), params.get("dtype")
     for key in ("op", "example", "case"):
         if key in params:
             value = params[key]
             op = getattr(value, "name", None) or getattr(value, "function", None)
-            return op.removesuffix("_back"), check
+            return op.removesuffix("_back"), check, corner, dtype
     if "name" in params:
-        return params["name"], check
+        return params["name"], check, corner, dtype
     return None
 
 
 @dataclass
-class Cell:
+class Corner:
+    """The tests of one (op, check, corner), over the dtypes."""
+
     passed: int = 0
     failed: int = 0
+    unsupported: int = 0
     not_provided: int = 0
     not_checked: int = 0  # policy checks, off for implementations other than refcnn
     skipped: int = 0
     xfailed: int = 0
-    examples: int = 0
+    compared: int = 0
+    shape_only: int = 0
     failures: list[dict] = field(default_factory=list)
+    skip_reason: str = ""
 
     @property
     def status(self) -> str:
@@ -94,41 +125,100 @@ class Cell:
             return "pass" if not self.xfailed else "pass+xfail"
         if self.xfailed:
             return "xfail"
-        if self.not_provided:
-            return "not provided"
-        if self.not_checked:
-            return "not checked"
+        for status in ("unsupported", "not_provided", "not_checked"):
+            if getattr(self, status):
+                return status.replace("_", " ")
         return "skipped"
+
+    def add(self, other: Corner) -> None:
+        for name in (
+            "passed",
+            "failed",
+            "unsupported",
+            "not_provided",
+            "not_checked",
+            "skipped",
+            "xfailed",
+            "compared",
+            "shape_only",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.failures += other.failures
+        self.skip_reason = self.skip_reason or other.skip_reason
+
+
+@dataclass
+class Cell:
+    """One (op, check): its corners (one, ``None``, for the checks without)."""
+
+    corners: dict[str | None, Corner] = field(default_factory=lambda: defaultdict(Corner))
+
+    @property
+    def total(self) -> Corner:
+        total = Corner()
+        for corner in self.corners.values():
+            total.add(corner)
+        return total
+
+    @property
+    def status(self) -> str:
+        total = self.total
+        if not total.failed and not total.passed and total.unsupported:
+            return "unsupported"
+        return total.status
 
 
 class Verdict:
     def __init__(self) -> None:
         self.cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
+        # (op, corner) -> dtype -> Tally of every example drawn there
+        self.coverage: dict[tuple[str, str], dict[str, Tally]] = defaultdict(
+            lambda: defaultdict(Tally)
+        )
 
     def record(self, report: Any) -> None:
         props = dict(report.user_properties)
         key = props.get("verdict")
         if key is None:
             return
-        cell = self.cells[tuple(key)]
+        op, check, corner, dtype = key
+        cell = self.cells[(op, check)].corners[corner]
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            tally = props.get("tally")
+            if tally and report.outcome != "skipped":
+                cell.compared += tally["compared"]
+                cell.shape_only += tally["shape_only"]
+            if tally and report.outcome != "skipped" and check != "golden":  # drawn, not stored
+                drawn = self.coverage[(op, corner)][dtype]
+                drawn.compared += tally["compared"]
+                drawn.shape_only += tally["shape_only"]
+                drawn.tags.update(tally["tags"])
             if hasattr(report, "wasxfail"):
                 cell.xfailed += 1
             elif report.outcome == "passed":
                 cell.passed += 1
-                cell.examples += int(props.get("examples", 0))
             elif report.outcome == "failed":
                 cell.failed += 1
-                cell.examples += int(props.get("examples", 0))
-                cell.failures.append({"test": report.nodeid, "message": _message(report)})
+                failure = dict(props.get("failure") or {})
+                failure.update(test=report.nodeid, corner=corner, dtype=dtype)
+                failure.setdefault("kind", "wrong values")
+                failure.setdefault("message", _first_line(report))
+                failure["trace"] = getattr(report, "longreprtext", "")
+                cell.failures.append(failure)
             elif report.outcome == "skipped":
                 reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
-                if "not provided" in reason:
+                reason = reason.removeprefix("Skipped: ")
+                if reason.startswith(UNSUPPORTED):
+                    cell.unsupported += 1
+                elif reason.startswith(NOT_PROVIDED):
                     cell.not_provided += 1
                 elif "--strict-policies" in reason:
                     cell.not_checked += 1
                 else:
                     cell.skipped += 1
+                cell.skip_reason = cell.skip_reason or reason
+
+    # --- reading ---------------------------------------------------------------------
 
     def ops(self) -> list[str]:
         """Ops in the order of the op table, then the others by name."""
@@ -138,73 +228,235 @@ class Verdict:
         names = {op for op, _ in self.cells}
         return sorted(names, key=lambda name: (order.get(name, len(order)), name))
 
-    @staticmethod
-    def _text(cell: Cell | None) -> str:
-        if cell is None:
-            return "-"
-        text = cell.status
-        if cell.examples:
-            text += f" ({cell.examples} ex.)"
-        elif cell.passed + cell.failed > 1:
-            text += f" ({cell.passed + cell.failed} cases)"
-        return text
-
     def absent(self, op: str) -> bool:
         """True when the implementation provides nothing this op's tests need."""
         return all(
             cell.status == "not provided" for (name, _), cell in self.cells.items() if name == op
         )
 
+    @property
+    def failed(self) -> bool:
+        return any(cell.total.failed for cell in self.cells.values())
+
+    def failures(self) -> list[dict]:
+        return [
+            f for cell in self.cells.values() for c in cell.corners.values() for f in c.failures
+        ]
+
+    @staticmethod
+    def _text(cell: Cell | None, check: str) -> str:
+        if cell is None:
+            return "-"
+        total, status = cell.total, cell.status
+        named = {k: v for k, v in cell.corners.items() if k is not None}
+        if status == "FAIL" and named:
+            failing = sum(c.status == "FAIL" for c in named.values())
+            return f"FAIL ({failing}/{len(named)} corners)"
+        if total.compared or total.shape_only:
+            return f"{status} ({total.compared} {'cases' if check == 'golden' else 'ex.'})"
+        if total.passed + total.failed > 1:
+            return f"{status} ({total.passed + total.failed} cases)"
+        return status
+
     def table(self) -> str:
         shown = [op for op in self.ops() if not self.absent(op)]
         checks = [c for c in CHECKS if any(k[1] == c for k in self.cells if k[0] in shown)]
         rows = [["op", *checks]] + [
-            [op, *(self._text(self.cells.get((op, c))) for c in checks)] for op in shown
+            [op, *(self._text(self.cells.get((op, c)), c) for c in checks)] for op in shown
         ]
-        widths = [max(len(row[i]) for row in rows) + 2 for i in range(len(rows[0]))]
-        lines = [
-            "".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip()
-            for row in rows
-        ]
+        lines = _columns(rows)
         absent = [op for op in self.ops() if self.absent(op)]
         if absent:
             lines.append(f"not provided ({len(absent)}): {', '.join(absent)}")
+        shape_only = sum(cell.total.shape_only for cell in self.cells.values())
+        if shape_only:
+            lines.append(
+                f"examples above: those whose values were compared; {shape_only} more had "
+                "empty outputs (shape-only, mostly the empty batch corner)"
+            )
+        breakdown = self.breakdown()
+        if breakdown:
+            lines += ["", "corners that do not pass, or are declared unsupported:", *breakdown]
         return "\n".join(lines)
 
-    def as_json(self, implementation: str, oracle: str) -> dict:
+    def breakdown(self) -> list[str]:
+        """One line per failing or unsupported corner of each op, and per
+        failing check without corners: status, checks, one-line reason."""
+        rows = []
+        for op in self.ops():
+            by_corner: dict[str | None, dict[str, Corner]] = defaultdict(dict)
+            for (name, check), cell in self.cells.items():
+                if name == op:
+                    for corner, result in cell.corners.items():
+                        by_corner[corner][check] = result
+            for corner, results in sorted(by_corner.items(), key=_corner_order):
+                ordered = [(c, results[c]) for c in CHECKS if c in results]
+                failed = [(c, r) for c, r in ordered if r.status == "FAIL"]
+                if failed:
+                    check, result = failed[0]
+                    rows.append(
+                        [
+                            op,
+                            corner or "-",
+                            f"FAIL ({', '.join(c for c, _ in failed)})",
+                            _reason(op, corner, result.failures[0]),
+                        ]
+                    )
+                elif any(r.status == "unsupported" for _, r in ordered):
+                    reason = next(r.skip_reason for _, r in ordered if r.status == "unsupported")
+                    rows.append(
+                        [op, corner or "-", "unsupported", reason.removeprefix(UNSUPPORTED)]
+                    )
+        return ["  " + line for line in _columns(rows)] if rows else []
+
+    def coverage_table(self) -> str:
+        rows = [["op", "corner", "examples f64/f32", "tags (examples that hit each, f64/f32)"]]
+        for op in self.ops():
+            for (name, corner), by_dtype in sorted(self.coverage.items(), key=_coverage_order):
+                if name != op or corner is None:
+                    continue
+                f64, f32 = by_dtype.get("float64", Tally()), by_dtype.get("float32", Tally())
+                tags = sorted(set(f64.tags) | set(f32.tags))
+                rows.append(
+                    [
+                        op,
+                        corner,
+                        f"{f64.compared + f64.shape_only}/{f32.compared + f32.shape_only}",
+                        ", ".join(f"{t} {f64.tags[t]}/{f32.tags[t]}" for t in tags) or "-",
+                    ]
+                )
+        return "\n".join(_columns(rows))
+
+    def as_json(self, implementation: str, oracle: str, environment: dict | None = None) -> dict:
         return {
             "implementation": implementation,
             "oracle": oracle,
+            "environment": environment or {},
             "ops": {
                 op: {
-                    check: {
-                        "status": cell.status,
-                        "passed": cell.passed,
-                        "failed": cell.failed,
-                        "not_provided": cell.not_provided,
-                        "not_checked": cell.not_checked,
-                        "skipped": cell.skipped,
-                        "xfailed": cell.xfailed,
-                        "examples": cell.examples,
-                        "failures": cell.failures,
-                    }
-                    for (op_, check), cell in self.cells.items()
+                    check: _cell_json(cell, check)
+                    for (op_, check), cell in sorted(
+                        self.cells.items(),
+                        key=lambda kv: (
+                            CHECKS.index(kv[0][1]) if kv[0][1] in CHECKS else len(CHECKS)
+                        ),
+                    )
                     if op_ == op
                 }
                 for op in self.ops()
             },
-            "all_provided_pass": not any(cell.failed for cell in self.cells.values()),
+            "coverage": {
+                op: {
+                    corner: {
+                        "examples": sum(t.compared + t.shape_only for t in by_dtype.values()),
+                        "by_dtype": {dtype: t.as_dict() for dtype, t in sorted(by_dtype.items())},
+                        "tags": dict(sum((t.tags for t in by_dtype.values()), Counter())),
+                    }
+                    for (name, corner), by_dtype in sorted(
+                        self.coverage.items(), key=_coverage_order
+                    )
+                    if name == op and corner is not None
+                }
+                for op in self.ops()
+                if any(name == op for name, _ in self.coverage)
+            },
+            "all_provided_pass": not self.failed,
         }
 
-    def write_json(self, path: str, implementation: str, oracle: str) -> None:
+    def write_json(self, path: str, implementation: str, oracle: str, environment: dict) -> None:
         Path(path).write_text(
-            json.dumps(self.as_json(implementation, oracle), indent=2) + "\n", encoding="utf-8"
+            json.dumps(self.as_json(implementation, oracle, environment), indent=2) + "\n",
+            encoding="utf-8",
         )
 
+    def write_failures(self, path: str) -> int:
+        """Every failure in full (message, parameters, snippet, pytest's
+        trace) to ``path``; returns how many."""
+        failures = self.failures()
+        parts = []
+        for failure in failures:
+            parts.append(
+                "=" * 78
+                + f"\n{failure['test']}\n{failure['kind']}: {failure['message']}\n"
+                + f"parameters: {failure.get('params', {})}\n\n"
+                + (f"{failure['snippet']}\n\n" if failure.get("snippet") else "")
+                + failure.get("trace", "")
+            )
+        Path(path).write_text("\n".join(parts) + "\n", encoding="utf-8")
+        return len(failures)
 
-def _message(report: Any) -> str:
-    """The exception text (with its reproduction snippet), not the traceback:
-    pytest prints it on the lines that start with "E   "."""
-    lines = [line[1:] for line in str(report.longrepr).splitlines() if line.startswith("E ")]
-    text = textwrap.dedent("\n".join(lines)) if lines else str(report.longrepr)[-4000:]
-    return text.removeprefix("AssertionError: ")
+
+def _cell_json(cell: Cell, check: str) -> dict:
+    total = cell.total
+    result = {
+        "status": cell.status,
+        "passed": total.passed,
+        "failed": total.failed,
+        "unsupported": total.unsupported,
+        "not_provided": total.not_provided,
+        "not_checked": total.not_checked,
+        "skipped": total.skipped,
+        "xfailed": total.xfailed,
+        "examples": total.compared,
+        "shape_only": total.shape_only,
+        "failures": [_failure_json(f) for f in total.failures],
+    }
+    if check in CORNER_CHECKS:
+        result["corners"] = {
+            corner: {
+                "status": c.status,
+                "examples": c.compared,
+                "shape_only": c.shape_only,
+                **({"failure": _failure_json(c.failures[0])} if c.failures else {}),
+            }
+            for corner, c in cell.corners.items()
+            if corner is not None
+        }
+    return result
+
+
+def _failure_json(failure: dict) -> dict:
+    return {k: v for k, v in failure.items() if k != "trace"}
+
+
+def _reason(op: str, corner: str | None, failure: dict) -> str:
+    separator = " " if failure["kind"] == "raised" else ": "  # "raised TypeError: ..."
+    text = f"{failure['kind']}{separator}{failure['message']}"
+    if len(text) > REASON_WIDTH:
+        text = text[: REASON_WIDTH - 3] + "..."
+    text += f" [{failure['dtype']}]" if failure.get("dtype") else ""
+    if failure["kind"] == "raised" and corner not in (None, "plain", "mixed"):
+        text += f'; declare it if intended: --unsupported "{op}:{corner}"'
+    if failure["kind"] == "aliased output" and "with the input" in failure["message"]:
+        test = failure["test"].rpartition("::")[2]
+        text += f"; if a view is intended, list {test} in --xfails-file"
+    return text
+
+
+def _first_line(report: Any) -> str:
+    """The exception's first line, from pytest's "E   " lines."""
+    for line in str(report.longrepr).splitlines():
+        if line.startswith("E "):
+            return line[1:].strip().removeprefix("AssertionError: ")
+    return str(report.longrepr).strip().splitlines()[-1][:300] if report.longrepr else ""
+
+
+def _corner_order(item: tuple[str | None, Any]) -> int:
+    from .strategies import CORNERS
+
+    names = list(CORNERS)
+    return names.index(item[0]) if item[0] in names else len(names)
+
+
+def _coverage_order(item: tuple[tuple[str, str], Any]) -> tuple[str, int]:
+    return item[0][0], _corner_order((item[0][1], None))
+
+
+def _columns(rows: list[list[str]]) -> list[str]:
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) + 2 for i in range(len(rows[0]))]
+    return [
+        "".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]

@@ -155,10 +155,10 @@ def average_pooling2d_back(dz, u, z, pool_size=2, padding=0, strides=None):
 
 
 def flatten2d(u):
-    u = np.asarray(u, dtype=float)
+    u = np.array(u, dtype=float)  # a copy: a reshaped view would share the input's memory
     n, h, w, c = u.shape
     return u.reshape(n, h * w * c)
 
 
 def flatten2d_back(dz, u, z):
-    return np.asarray(dz, dtype=float).reshape(np.shape(u))
+    return np.array(dz, dtype=float).reshape(np.shape(u))

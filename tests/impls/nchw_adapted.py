@@ -12,4 +12,13 @@ convolution2d_back = adapt(
     filters="OIHW",
     returns=("dx", "dw", "db"),
 )
-max_pooling2d = adapt("max_pooling2d", nchw_layers.maxpool, data="NCHW")
+max_pooling2d = adapt(
+    "max_pooling2d",
+    nchw_layers.maxpool,
+    data="NCHW",
+    params=lambda pool_size, padding, strides: {
+        "size": pool_size,
+        "stride": strides,
+        "pad": padding,
+    },
+)

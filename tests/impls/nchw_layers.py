@@ -27,7 +27,5 @@ def conv_backward(dout, x, w, b, padding=0, strides=1, calc_du_flag=True):
     }
 
 
-def maxpool(x, pool_size=2, padding=0, strides=None):
-    return refcnn.max_pooling2d(x.transpose(0, 2, 3, 1), pool_size, padding, strides).transpose(
-        0, 3, 1, 2
-    )
+def maxpool(x, size=2, stride=None, pad=0):
+    return refcnn.max_pooling2d(x.transpose(0, 2, 3, 1), size, pad, stride).transpose(0, 3, 1, 2)

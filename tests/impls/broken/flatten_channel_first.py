@@ -13,4 +13,4 @@ def flatten2d(u):
 
 def flatten2d_back(dz, u, z):
     n, h, w, c = np.shape(u)
-    return np.asarray(dz, dtype=float).reshape(n, c, h, w).transpose(0, 2, 3, 1)
+    return np.array(dz, dtype=float).reshape(n, c, h, w).transpose(0, 2, 3, 1).copy()
