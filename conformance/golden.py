@@ -39,7 +39,7 @@ import numpy as np
 
 from . import article as fx
 from . import op_table as ot
-from .strategies import Sample
+from .strategies import Sample, without_local_constants
 
 # REFCNN_GOLDEN_DIR points the suite at another copy (the tests use it).
 GOLDEN_DIR = Path(os.environ.get("REFCNN_GOLDEN_DIR") or fx.FIXTURES_DIR / "golden")
@@ -79,8 +79,9 @@ def draw_samples(op: ot.Op, corner: str, count: int) -> list[Sample]:
 
     The generator is seeded explicitly (``hypothesis.seed``): derandomize
     would seed from a digest of this function's source text, so reformatting
-    the code would change the cases. They still depend on the hypothesis
-    version, which the manifest records.
+    the code would change the cases; and the literals of local code are kept
+    out (``without_local_constants``), or an edit to refcnn would. They still
+    depend on the hypothesis version, which the manifest records.
     """
     from hypothesis import HealthCheck, Phase, given, seed, settings
     from hypothesis import strategies as st
@@ -101,7 +102,8 @@ def draw_samples(op: ot.Op, corner: str, count: int) -> list[Sample]:
     def collect(data: st.DataObject) -> None:
         collected.append(data.draw(op.strategy("float64", corner)))
 
-    collect()
+    with without_local_constants():
+        collect()
     return collected[:count]
 
 

@@ -28,7 +28,8 @@ Value kinds:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,35 @@ def make_values(
         values[rng.permutation(size)[: len(points)]] = points
         return values.reshape(shape)
     raise ValueError(f"unknown value kind {kind!r}")
+
+
+@contextmanager
+def without_local_constants() -> Iterator[None]:
+    """Draw without hypothesis's bias towards literals of "local" code.
+
+    Recent hypothesis versions sometimes draw an integer or float that
+    appears in the source of modules loaded from outside site-packages
+    (refcnn in a clone, the user's module): the examples a seed gives would
+    then change with any edit to that code, and differ between a clone and an
+    installed wheel. Within this block that source contributes nothing; the
+    version's own constants still apply. A hypothesis without the feature
+    is left as it is.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+
+        original = providers._get_local_constants
+        empty = providers.Constants()
+    except (ImportError, AttributeError):  # no such feature in this version
+        yield
+        return
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        providers.CONSTANTS_CACHE.cache.clear()
 
 
 def as_pair(value: Any) -> tuple[int, int]:
