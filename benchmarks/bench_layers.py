@@ -1,25 +1,29 @@
 """refcnn layers against torch.nn.functional, side by side in one run.
 
-For each case, dtype and pass (forward+backward of a convolution followed by
-2x2 max pooling, and of each layer alone), prints the median wall time of
-refcnn and of torch on the same values, and the ratio refcnn/torch.
-torch gets its native NCHW layout, converted before timing.
+For each case, dtype and pass (forward + backward of a convolution followed
+by 2x2 max pooling, through the public functions ``convolution2d``,
+``max_pooling2d`` and their ``_back``s; and of each layer alone), prints the
+median wall time of refcnn and of torch on the same values, and the ratio
+refcnn/torch. torch gets ordinary contiguous NCHW tensors (strides asserted),
+converted before timing, and all cores; a last row per case shows torch's
+channels-last path, labelled as such.
 
     python benchmarks/bench_layers.py [--repeat 30] [--threads N]
 
-Targets (issue 2): ratio <= 1.0 in float64, <= 2.0 in float32.
+Targets (issue 11): conv + pool forward and backward <= 1.0 x torch in
+float64 and <= 2.0 x in float32, for both cases.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 
 import numpy as np
+from _fair import environment, filters_oihw, nchw
 
 import refcnn
 
@@ -28,6 +32,8 @@ CASES = {
     "article MNIST layer": (100, 28, 28, 1, 6, 7, 0),
     "larger layer": (32, 32, 32, 16, 32, 3, 1),
 }
+TARGETS = {"float64": 1.0, "float32": 2.0}
+MAIN = "conv+pool fwd+bwd"
 
 
 def median_ms(fn: Callable[[], object], repeat: int) -> float:
@@ -49,13 +55,13 @@ def make_case(case: tuple, dtype: str, seed: int = 0) -> dict[str, np.ndarray]:
     b = rng.standard_normal(fn).astype(dtype)
     zh = h + 2 * p - k + 1
     dp = rng.standard_normal((n, zh // 2, zh // 2, fn)).astype(dtype)
-    return {"u": u, "W": W, "b": b, "dp": dp, "padding": p}
+    dz = rng.standard_normal((n, zh, zh, fn)).astype(dtype)
+    return {"u": u, "W": W, "b": b, "dp": dp, "dz": dz, "padding": p}
 
 
 def refcnn_passes(x: dict) -> dict[str, Callable[[], object]]:
-    u, W, b, dp, p = x["u"], x["W"], x["b"], x["dp"], x["padding"]
+    u, W, b, dp, dz, p = x["u"], x["W"], x["b"], x["dp"], x["dz"], x["padding"]
     z = refcnn.convolution2d(u, W, b, p)
-    dz = np.ascontiguousarray(np.random.default_rng(1).standard_normal(z.shape), dtype=u.dtype)
 
     def conv_pool() -> object:
         z = refcnn.convolution2d(u, W, b, p)
@@ -70,25 +76,22 @@ def refcnn_passes(x: dict) -> dict[str, Callable[[], object]]:
     def pool() -> object:
         return refcnn.max_pooling2d_back(dp, z, refcnn.max_pooling2d(z))
 
-    return {"conv+pool fwd+bwd": conv_pool, "conv fwd+bwd": conv, "maxpool fwd+bwd": pool}
+    return {MAIN: conv_pool, "conv fwd+bwd": conv, "maxpool fwd+bwd": pool}
 
 
-def torch_passes(x: dict) -> dict[str, Callable[[], object]]:
+def torch_passes(x: dict, channels_last: bool = False) -> dict[str, Callable[[], object]]:
     import torch
     import torch.nn.functional as F
 
-    def t(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2)))
-
     p = x["padding"]
-    u = t(x["u"]).requires_grad_()
-    W = t(x["W"]).requires_grad_()
-    b = torch.from_numpy(x["b"]).requires_grad_()
-    dp = t(x["dp"])
-    z0 = F.conv2d(u, W, b, padding=p).detach().requires_grad_()
-    dz = torch.from_numpy(
-        np.random.default_rng(1).standard_normal(tuple(z0.shape)).astype(x["u"].dtype)
-    )
+    u = nchw(x["u"])
+    if channels_last:
+        u = u.contiguous(memory_format=torch.channels_last)
+    u.requires_grad_()
+    W = filters_oihw(x["W"]).requires_grad_()
+    b = torch.from_numpy(x["b"].copy()).requires_grad_()
+    dp, dz = nchw(x["dp"]), nchw(x["dz"])
+    z0 = F.conv2d(u, W, b, padding=p).detach().contiguous().requires_grad_()
 
     def conv_pool() -> object:
         y = F.max_pool2d(F.conv2d(u, W, b, padding=p), 2)
@@ -101,7 +104,7 @@ def torch_passes(x: dict) -> dict[str, Callable[[], object]]:
     def pool() -> object:
         return torch.autograd.grad(F.max_pool2d(z0, 2), (z0,), dp)
 
-    return {"conv+pool fwd+bwd": conv_pool, "conv fwd+bwd": conv, "maxpool fwd+bwd": pool}
+    return {MAIN: conv_pool, "conv fwd+bwd": conv, "maxpool fwd+bwd": pool}
 
 
 def main() -> None:
@@ -113,21 +116,28 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    print(
-        f"numpy {np.__version__}, torch {torch.__version__} ({args.threads} threads), "
-        f"{platform.machine()} with {os.cpu_count()} cores; median of {args.repeat} runs"
-    )
-    header = f"{'case':<22}{'dtype':<9}{'pass':<20}{'refcnn ms':>11}{'torch ms':>10}{'ratio':>8}"
+    print(environment(args.threads))
+    print(f"refcnn threads: {refcnn.num_threads()}; median of {args.repeat} runs")
+    header = f"{'case':<22}{'dtype':<9}{'pass':<34}{'refcnn ms':>11}{'torch ms':>10}{'ratio':>8}"
     print(header)
     print("-" * len(header))
+    summary = []
     for name, case in CASES.items():
         for dtype in ("float64", "float32"):
             x = make_case(case, dtype)
             ours, theirs = refcnn_passes(x), torch_passes(x)
-            for label in ours:
-                r = median_ms(ours[label], args.repeat)
-                t = median_ms(theirs[label], args.repeat)
-                print(f"{name:<22}{dtype:<9}{label:<20}{r:>11.2f}{t:>10.2f}{r / t:>8.2f}")
+            rows = [(label, ours[label], theirs[label]) for label in ours]
+            rows.append((f"{MAIN} (torch channels-last)", ours[MAIN], torch_passes(x, True)[MAIN]))
+            for label, ours_fn, theirs_fn in rows:
+                r = median_ms(ours_fn, args.repeat)
+                t = median_ms(theirs_fn, args.repeat)
+                print(f"{name:<22}{dtype:<9}{label:<34}{r:>11.2f}{t:>10.2f}{r / t:>8.2f}")
+                if label == MAIN:
+                    summary.append((name, dtype, r / t))
+    print("\ntargets, conv + pool forward and backward (refcnn / torch, ordinary NCHW):")
+    for name, dtype, ratio in summary:
+        verdict = "met" if ratio <= TARGETS[dtype] else "NOT met"
+        print(f"  {name:<22}{dtype:<9}{ratio:6.2f}  (target <= {TARGETS[dtype]:.1f}: {verdict})")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ semantics that differ from torch. This package imports NumPy only, and
 ``from refcnn import *`` gives the article's names.
 """
 
+from ._parallel import num_threads, set_num_threads  # noqa: F401 - refcnn's, not the article's
 from .activations import (
     elu,
     elu_back,

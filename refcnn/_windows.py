@@ -16,21 +16,28 @@ from . import _scratch
 from ._args import Pair
 
 
-def pad(u: np.ndarray, padding: Pair, dtype: np.dtype, scratch: str | None = None) -> np.ndarray:
+def pad(
+    u: np.ndarray,
+    padding: Pair,
+    dtype: np.dtype,
+    buffers: _scratch.Buffers | None = None,
+    name: str = "padded",
+) -> np.ndarray:
     """``u`` (n, h, w, c) cast to ``dtype`` with ``padding`` zeros around h and w.
 
-    With ``scratch`` the result lives in that reusable buffer (see
-    :mod:`refcnn._scratch`) and must not escape the caller.
+    With ``buffers`` the result lives in that reusable buffer (see
+    :mod:`refcnn._scratch`) and must not escape the caller. Without padding
+    ``u`` itself (cast) is returned.
     """
     ph, pw = padding
     if ph == 0 and pw == 0:
         return u.astype(dtype, copy=False)
     n, h, w, c = u.shape
     shape = (n, h + 2 * ph, w + 2 * pw, c)
-    if scratch is None:
+    if buffers is None:
         padded = np.zeros(shape, dtype=dtype)
     else:  # zero only the border: the inside is overwritten next
-        padded = _scratch.buffer(scratch, shape, dtype)
+        padded = buffers.get(name, shape, dtype)
         padded[:, :ph] = 0
         padded[:, ph + h :] = 0
         padded[:, ph : ph + h, :pw] = 0

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import checkpoint, curves, data, optim
+from . import _parallel, checkpoint, curves, data, optim
 from . import model as model_module
 
 # The learning-rate parameter of each optimizer (AdaDelta has none).
@@ -75,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="start afresh even if OUT already holds a run"
     )
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help=f"threads for the layers' heavy passes (default: ${_parallel.ENV_VAR}, else the "
+        "cores; on --resume, the run's own); 1: single-threaded. A run is bit-identical "
+        "for a given seed and thread count",
+    )
 
     commands.add_parser("summary", help="print the article's model table")
 
@@ -168,17 +176,33 @@ def train(args: argparse.Namespace) -> int:
     }
     if args.epochs < 0 or args.batch_size < 1:
         raise SystemExit("refcnn train: --epochs must be >= 0 and --batch-size >= 1")
+    if args.threads is not None and args.threads < 1:
+        raise SystemExit("refcnn train: --threads must be >= 1")
+    try:
+        settings["threads"] = args.threads or _parallel.default_threads()
+    except ValueError as exc:
+        raise SystemExit(f"refcnn train: {exc}") from None
     if args.resume:
         if not ckpt.exists():
             raise SystemExit(f"refcnn train: --resume, but there is no {ckpt}")
         # Only --epochs (the new total) and --data-dir apply; the rest of the
         # run's settings are the checkpoint's, so the run stays one run.
         model, optimizer, info, saved = checkpoint.load_checkpoint(ckpt, _build)
-        settings = {**saved, "epochs": args.epochs}
+        # The sums of the shards' gradients depend on the thread count: resume
+        # with the run's own (checkpoints older than threads were 1-threaded).
+        threads = args.threads or saved.get("threads", 1)
+        if args.threads and args.threads != saved.get("threads", 1):
+            print(
+                f"warning: the run used {saved.get('threads', 1)} thread(s), this resume uses "
+                f"{args.threads}: it will not be bit-identical to an uninterrupted run",
+                file=sys.stderr,
+            )
+        settings = {**saved, "epochs": args.epochs, "threads": threads}
         if args.data_dir is not None:
             settings["data"] = _data_source(args.data_dir)
         kept = ", ".join(
-            f"{k}={saved[k]!r}" for k in ("batch_size", "optimizer", "lr", "seed", "dtype")
+            f"{k}={settings[k]!r}"
+            for k in ("batch_size", "optimizer", "lr", "seed", "dtype", "threads")
         )
         print(
             f"resuming {ckpt} after epoch {info['epoch'][-1]}, up to epoch {args.epochs} ({kept})",
@@ -193,6 +217,7 @@ def train(args: argparse.Namespace) -> int:
         model = _build(settings)
         optimizer = _optimizer(args.optimizer, args.lr)
         info = None
+    _parallel.set_num_threads(settings["threads"])
     (x_train, t_train), (x_test, t_test) = _load_data(settings["data"])
     source = (
         "the MNIST subset shipped with refcnn"
@@ -202,7 +227,7 @@ def train(args: argparse.Namespace) -> int:
     print(f"data: {source}: {len(x_train)} training, {len(x_test)} test images", file=sys.stderr)
     title = (
         f"refcnn, article CNN, {settings['optimizer']}, batch {settings['batch_size']}, "
-        f"seed {settings['seed']}, {settings['dtype']}"
+        f"seed {settings['seed']}, {settings['dtype']}, {settings['threads']} thread(s)"
     )
 
     def save(model_: model_module.Model, optimizer_: dict, info_: dict) -> None:

@@ -15,19 +15,22 @@ Dtypes: floating inputs keep their (promoted) dtype, so float32 in gives
 float32 out; integer or bool inputs, as in the article's printed examples,
 compute in float64.
 
-Implementation: im2col through a strided view and one matrix product; the
-input gradient is scattered back with one add per kernel offset.
+Implementation: two formulations, chosen by the geometry (see
+:mod:`refcnn._conv_methods`): im2col (every window copied into a column
+matrix, one matrix product) or banded (Toeplitz) matrices per kernel row. Big
+batches are split across threads (:mod:`refcnn._parallel`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
-from . import _scratch, _windows
+from . import _parallel, _scratch
 from ._args import Pair, as_array, as_pair, check_positive_dims, check_shape, compute_dtype
+from ._conv_methods import Banded, Columns, Geometry, banded, work
 from .shapes import window_geometry
 
 __all__ = [
@@ -45,110 +48,81 @@ _NHWC = "(n, h, w, c)"
 _FILTERS = "(fn, fh, fw, fc)"
 
 
-# Two column layouts for im2col. NumPy's copies and adds are single-threaded
-# and fast only along contiguous runs, so which layout wins depends on the
-# channel count (measured by benchmarks/bench_layers.py):
-# * channel-major, for few channels: data as (c, n, h, w), columns (K, M) with
-#   K = fh*fw*c and M = n*zh*zw; each kernel offset is a contiguous block;
-# * row-major, for many channels: data NHWC, columns (M, K); the input
-#   gradient is built per kernel offset as an (M, c) block.
-_CHANNEL_MAJOR_MAX_C = 4
+def _geometry(W: np.ndarray, padding: Pair, strides: Pair, out_hw: Pair, dtype) -> Geometry:
+    return Geometry(W.shape[1:3], padding, strides, out_hw, np.dtype(dtype))
 
 
-class _Columns:
-    """im2col of ``u`` for a given geometry, in the layout that suits ``c``.
+def method(u_shape: tuple, W_shape: tuple, geometry: Geometry) -> type[Columns] | type[Banded]:
+    """The formulation for this geometry (see :mod:`refcnn._conv_methods`)."""
+    return Banded if banded(u_shape, W_shape, geometry) else Columns
 
-    The columns live in scratch buffers named after ``tag``: valid until the
-    next ``_Columns`` with the same tag (the trainer gives each layer its own
-    tag, so a layer's columns survive from its forward to its backward).
-    """
 
-    def __init__(
-        self,
-        u: np.ndarray,
-        window: Pair,
-        padding: Pair,
-        strides: Pair,
-        out_hw: Pair,
-        dtype: np.dtype,
-        tag: str = "conv",
-    ) -> None:
-        n, h, w, c = u.shape
-        self.shape = (n, h, w, c)
-        self.window, self.padding, self.strides, self.out_hw = window, padding, strides, out_hw
-        self.dtype, self.tag = dtype, tag
-        self.channel_major = c <= _CHANNEL_MAJOR_MAX_C
-        (fh, fw), (sh, sw), (zh, zw) = window, strides, out_hw
-        if self.channel_major:
-            padded = _scratch.zeros(
-                f"{tag}.padded", (c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype
-            )
-            padded[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w] = u.transpose(
-                3, 0, 1, 2
-            )
-            s_c, s_n, s_h, s_w = padded.strides
-            view = as_strided(
-                padded,
-                shape=(fh, fw, c, n, zh, zw),
-                strides=(s_h, s_w, s_c, s_n, sh * s_h, sw * s_w),
-                writeable=False,
-            )
-        else:
-            padded = _windows.pad(u, padding, dtype, scratch=f"{tag}.padded")
-            view = _windows.windows(padded, window, strides, out_hw)
-        cols = _scratch.buffer(f"{tag}.cols", view.shape, dtype)
-        np.copyto(cols, view)
-        k, m = fh * fw * c, n * zh * zw
-        self.cols = cols.reshape(k, m) if self.channel_major else cols.reshape(m, k)
+# The work (``_conv_methods.work``) from which splitting im2col pays
+# (benchmarks/bench_threshold.py: the larger layer, 2 threads, from a batch of
+# about 10 in float64, 25 in float32).
+SPLIT_WORK = 40_000_000
 
-    def times_filters(self, w_rows: np.ndarray) -> np.ndarray:
-        """``z`` rows (M, fn): each window dotted with each filter row (fn, K)."""
-        # BLAS reads the transposed operand in place; the result is (M, fn)
-        # C-contiguous, so no transposing copy is needed.
-        return (self.cols.T if self.channel_major else self.cols) @ w_rows.T
 
-    def filter_gradient(self, dz_rows: np.ndarray) -> np.ndarray:
-        """``dW`` rows (fn, K) from ``dz`` rows (M, fn)."""
-        if self.channel_major:
-            return np.ascontiguousarray((self.cols @ dz_rows).T)
-        return np.ascontiguousarray((self.cols.T @ dz_rows).T)
-
-    def input_gradient(self, dz_rows: np.ndarray, W: np.ndarray) -> np.ndarray:
-        """``du`` (n, h, w, c): every window's share ``dz . W`` added back
-        where the window was read; overlapping windows add up."""
-        n, h, w, c = self.shape
-        (fh, fw), (ph, pw), (zh, zw) = self.window, self.padding, self.out_hw
-        fn, dtype = W.shape[0], self.dtype
-        if self.channel_major:
-            shares = _scratch.buffer(f"{self.tag}.shares", (fh * fw * c, n * zh * zw), dtype)
-            np.matmul(W.reshape(fn, -1).T, dz_rows.T, out=shares)
-            shares = shares.reshape(fh, fw, c, n, zh, zw)
-            dpadded = _scratch.zeros(f"{self.tag}.dpadded", (c, n, h + 2 * ph, w + 2 * pw), dtype)
-            for a, d, index in _windows.offsets(self.window, self.strides, self.out_hw):
-                dpadded[:, :, index[1], index[2]] += shares[a, d]
-            inner = dpadded[:, :, ph : ph + h, pw : pw + w]
-            # np.array copies always (ascontiguousarray would hand out the
-            # scratch buffer itself when it is already contiguous).
-            return np.array(inner.transpose(1, 2, 3, 0), order="C")
-        # One (M, c) share per kernel offset, added while still in cache.
-        share = _scratch.buffer(f"{self.tag}.shares", (n, zh, zw, c), dtype)
-        dpadded = _scratch.zeros(f"{self.tag}.dpadded", (n, h + 2 * ph, w + 2 * pw, c), dtype)
-        for a, d, index in _windows.offsets(self.window, self.strides, self.out_hw):
-            np.matmul(dz_rows, W[:, a, d, :], out=share.reshape(-1, c))
-            dpadded[index] += share
-        return np.array(_windows.crop(dpadded, self.padding), order="C")
+def split(formulation: type, u_shape: tuple, W_shape: tuple, out_hw: Pair) -> list[slice]:
+    """The shards of the batch. The banded formulation is one matrix product
+    on fat matrices, which BLAS's own threads already share out (measured:
+    splitting it only adds the cost of waking the threads); im2col's copies
+    and scattered additions run on one core unless the batch is split."""
+    if formulation is Banded:
+        return [slice(0, u_shape[0])]
+    return _parallel.shards(u_shape[0], work(u_shape, W_shape, out_hw), SPLIT_WORK)
 
 
 def _forward(
     u: np.ndarray, W: np.ndarray, b: np.ndarray | None, padding: Pair, strides: Pair, out_hw: Pair
 ) -> np.ndarray:
     dtype = compute_dtype(u, W) if b is None else compute_dtype(u, W, b)
+    geometry = _geometry(W, padding, strides, out_hw, dtype)
+    W = W.astype(dtype, copy=False)
+    b = None if b is None else b.astype(dtype, copy=False)
+    z = np.empty((u.shape[0], *out_hw, W.shape[0]), dtype=dtype)
+    formulation = method(u.shape, W.shape, geometry)
+    parts = split(formulation, u.shape, W.shape, out_hw)
+
+    def shard(index: int) -> None:
+        part = parts[index]
+        formulation(u[part], geometry, _scratch.local()).forward(W, b, z[part])
+
+    _parallel.run(shard, len(parts))
+    return z
+
+
+def gradients(
+    state_of: Callable[[int], Columns | Banded],
+    parts: list[slice],
+    dz: np.ndarray,
+    W: np.ndarray,
+    u_shape: tuple[int, ...],
+    calc_du: bool,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """``(du, dW, db)`` from the shards of the batch: ``state_of(i)`` is
+    shard ``i``'s forward state (columns or rows). The weight gradients of
+    the shards are added in shard order, so that a given number of threads
+    always gives the same bits."""
     fn = W.shape[0]
-    cols = _Columns(u, W.shape[1:3], padding, strides, out_hw, dtype)
-    z = cols.times_filters(W.reshape(fn, -1).astype(dtype, copy=False))
-    if b is not None:
-        z += b.astype(dtype, copy=False)
-    return z.reshape(u.shape[0], out_hw[0], out_hw[1], fn)
+    du = np.empty(u_shape, dtype=dz.dtype) if calc_du else None
+
+    def shard(index: int) -> tuple[np.ndarray, np.ndarray]:
+        state, part = state_of(index), parts[index]
+        dz_rows = dz[part].reshape(-1, fn)
+        dW = state.filter_gradient(dz_rows, W.shape)
+        # A matrix-vector product: NumPy's axis-0 sum over few columns is ~5x slower.
+        db = np.ones(dz_rows.shape[0], dtype=dz.dtype) @ dz_rows
+        if du is not None:
+            state.input_gradient(dz_rows, W, du[part])
+        return dW, db
+
+    results = _parallel.run(shard, len(parts))
+    dW, db = results[0]
+    for more_dW, more_db in results[1:]:
+        dW = dW + more_dW
+        db = db + more_db
+    return du, dW.reshape(W.shape), db
 
 
 def _check_conv(
@@ -289,15 +263,19 @@ def convolution2d_back(
         overlap (stride < filter size) their contributions to ``du`` add up.
     """
     u, W, b, padding, strides, out_hw = _check_layer_args(u, W, b, padding, strides)
-    fn, fh, fw, fc = W.shape
+    fn = W.shape[0]
     dz = as_array(dz, "dz", 4, "(n, zh, zw, fn)")
     check_shape(dz, (u.shape[0], *out_hw, fn), "dz", "the output shape of convolution2d")
     dtype = compute_dtype(dz, u, W, b)
-
-    dz_rows = dz.reshape(-1, fn).astype(dtype, copy=False)
-    cols = _Columns(u, (fh, fw), padding, strides, out_hw, dtype)
-    dW = cols.filter_gradient(dz_rows).reshape(fn, fh, fw, fc)
-    # A matrix-vector product: NumPy's axis-0 sum over few columns is ~5x slower.
-    db = np.ones(dz_rows.shape[0], dtype=dtype) @ dz_rows
-    du = cols.input_gradient(dz_rows, W.astype(dtype, copy=False)) if calc_du_flag else None
-    return du, dW, db
+    geometry = _geometry(W, padding, strides, out_hw, dtype)
+    dz, W = dz.astype(dtype, copy=False), W.astype(dtype, copy=False)
+    formulation = method(u.shape, W.shape, geometry)
+    parts = split(formulation, u.shape, W.shape, out_hw)
+    return gradients(
+        lambda index: formulation(u[parts[index]], geometry, _scratch.local()),
+        parts,
+        dz,
+        W,
+        u.shape,
+        calc_du_flag,
+    )

@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from . import _parallel, convolution, dense, dropout_layer, init, normalization, pool
 from . import activations as act
-from . import convolution, dense, dropout_layer, init, normalization, pool
 from . import flatten as flat
 from ._args import as_pair
+from ._conv_methods import Geometry
+from ._scratch import Buffers
 from ._windows import crop, pad
 from .shapes import window_geometry
 
@@ -43,15 +45,38 @@ class Layer:
 @dataclass
 class Context:
     """What a forward pass needs besides the data: training or inference, the
-    generator for random layers (dropout, rrelu) and the working dtype."""
+    generator for random layers (dropout, rrelu), the working dtype, and
+    reusable buffers per layer and shard (kept for as long as the context:
+    an epoch, an evaluation)."""
 
     train: bool
     rng: np.random.Generator
     dtype: np.dtype
+    buffers: dict = field(default_factory=dict)
+
+    def buffers_of(self, layer: Layer, shard: int) -> Buffers:
+        return self.buffers.setdefault((id(layer), shard), Buffers())
+
+    def shard(self, index: int) -> Context:
+        """The context of one shard of a batch split across threads: its own
+        buffers, the rest shared."""
+        key = ("shard", index)
+        if key not in self.buffers:
+            self.buffers[key] = Context(self.train, self.rng, self.dtype)
+        return self.buffers[key]
+
+
+def _size(shape: Shape) -> int:
+    return int(np.prod(shape))
 
 
 @dataclass(frozen=True)
 class LayerKind:
+    """``per_example``: the layer treats each example on its own and draws
+    nothing at random, so a batch can be split across threads (not: dropout,
+    rrelu, batch normalization); ``cost``: multiply-adds and copies per
+    example, to decide whether a split pays."""
+
     name: str
     function: Callable
     init: Callable[..., tuple[Shape, dict, dict, dict]]
@@ -59,6 +84,8 @@ class LayerKind:
     backward: Callable[[np.ndarray, Any, Layer, bool], tuple[np.ndarray | None, dict]]
     needs_d: bool = False
     decayed: tuple[str, ...] = ()  # parameters weight decay applies to
+    per_example: bool = True
+    cost: Callable[[Layer], int] = lambda layer: _size(layer.d_next)
 
 
 def _flat(d_prev: Shape, kind: str) -> int:
@@ -280,23 +307,27 @@ def _conv_init(
 
 def _conv_forward(u, layer, ctx):
     W, b, c = layer.params["W"], layer.params["b"], layer.config
-    # Each layer keeps its own columns from forward to backward: im2col once.
-    cols = convolution._Columns(
-        u, W.shape[1:3], c["padding"], c["strides"], c["out_hw"], u.dtype, tag=f"layer{id(layer)}"
+    geometry = Geometry(W.shape[1:3], c["padding"], c["strides"], c["out_hw"], u.dtype)
+    formulation = convolution.method(u.shape, W.shape, geometry)
+    parts = convolution.split(formulation, u.shape, W.shape, c["out_hw"])
+    z = np.empty((u.shape[0], *c["out_hw"], W.shape[0]), dtype=u.dtype)
+    stores = [ctx.buffers_of(layer, index) for index in range(len(parts))]
+
+    def shard(index: int):
+        # Each shard keeps its columns (or rows) from forward to backward.
+        state = formulation(u[parts[index]], geometry, stores[index])
+        state.forward(W, b, z[parts[index]])
+        return state
+
+    return z, (_parallel.run(shard, len(parts)), parts, u.shape)
+
+
+def _conv_backward(dz, cache, layer, calc_du):
+    states, parts, u_shape = cache
+    du, dW, db = convolution.gradients(
+        states.__getitem__, parts, dz, layer.params["W"], u_shape, calc_du
     )
-    z = cols.times_filters(W.reshape(W.shape[0], -1))
-    z += b
-    return z.reshape(u.shape[0], *c["out_hw"], W.shape[0]), cols
-
-
-def _conv_backward(dz, cols, layer, calc_du):
-    W = layer.params["W"]
-    dz_rows = dz.reshape(-1, W.shape[0])
-    grads = {
-        "W": cols.filter_gradient(dz_rows).reshape(W.shape),
-        "b": np.ones(dz_rows.shape[0], dtype=dz.dtype) @ dz_rows,
-    }
-    return (cols.input_gradient(dz_rows, W) if calc_du else None), grads
+    return du, {"W": dW, "b": db}
 
 
 def _pool_init(d_prev, d, rng, pool_size=2, padding=0, strides=None):
@@ -311,24 +342,45 @@ def _pool_init(d_prev, d, rng, pool_size=2, padding=0, strides=None):
 
 def _max_pool_forward(u, layer, ctx):
     c = layer.config
-    padded = pad(u, c["padding"], u.dtype)
-    z = pool._max_forward(padded, c["window"], c["strides"], c["out_hw"])
-    # Route once, in the forward: the backward only scatters.
-    masks = (
-        pool._first_max_masks(padded, z, c["window"], c["strides"], c["out_hw"])
-        if ctx.train
-        else None
-    )
-    return z, (padded.shape, masks)
+    window, strides, out_hw = c["window"], c["strides"], c["out_hw"]
+    z = np.empty((u.shape[0], *out_hw, u.shape[3]), dtype=u.dtype)
+    parts = pool.shards(u.shape, window, out_hw)
+
+    def shard(index: int):
+        part = parts[index]
+        t = pool.tiles(u[part], window, c["padding"], strides, out_hw)
+        if t is not None:
+            zmax = pool._tiled_max(t, z[part])
+            masks = pool._tiled_masks(t, zmax) if ctx.train else None
+            if masks is not None or not ctx.train:
+                return "tiled", masks
+        padded = pad(u[part], c["padding"], u.dtype)
+        zmax = pool._max_forward(padded, window, strides, out_hw, out=z[part])
+        # Route once, in the forward: the backward only scatters.
+        if not ctx.train:
+            return None
+        return padded.shape, pool._first_max_masks(padded, zmax, window, strides, out_hw)
+
+    return z, (parts, _parallel.run(shard, len(parts)))
 
 
 def _max_pool_backward(dz, cache, layer, calc_du):
-    padded_shape, masks = cache
+    parts, routes = cache
     c = layer.config
-    dpadded = pool._route_to_first_max(
-        masks, dz, padded_shape, c["window"], c["strides"], c["out_hw"]
-    )
-    return np.ascontiguousarray(crop(dpadded, c["padding"])), {}
+    du = np.empty((dz.shape[0], *layer.d_prev), dtype=dz.dtype)
+
+    def shard(index: int) -> None:
+        padded_shape, masks = routes[index]
+        if padded_shape == "tiled":
+            pool._tiled_route(masks, dz[parts[index]], du[parts[index]])
+            return
+        dpadded = pool._route_to_first_max(
+            masks, dz[parts[index]], padded_shape, c["window"], c["strides"], c["out_hw"]
+        )
+        np.copyto(du[parts[index]], crop(dpadded, c["padding"]))
+
+    _parallel.run(shard, len(parts))
+    return du, {}
 
 
 def _average_pool_forward(u, layer, ctx):
@@ -352,6 +404,19 @@ def _flatten_forward(u, layer, ctx):
 
 def _flatten_backward(dz, shape, layer, calc_du):
     return dz.reshape(shape), {}
+
+
+def _dense_cost(layer: Layer) -> int:
+    return _size(layer.d_prev) * _size(layer.params["W"].shape[1])
+
+
+def _conv_cost(layer: Layer) -> int:
+    fn, fh, fw, c = layer.params["W"].shape
+    return _size(layer.config["out_hw"]) * fh * fw * c * (fn + 1)
+
+
+def _pool_cost(layer: Layer) -> int:
+    return _size(layer.d_next) * _size(layer.config["window"]) * 3
 
 
 # --- the registry -----------------------------------------------------------
@@ -384,6 +449,7 @@ def _kinds() -> dict[Callable, LayerKind]:
             _affine_backward,
             needs_d=True,
             decayed=("W",),
+            cost=_dense_cost,
         ),
         LayerKind(
             "maxout",
@@ -393,11 +459,19 @@ def _kinds() -> dict[Callable, LayerKind]:
             _maxout_backward,
             needs_d=True,
             decayed=("W",),
+            cost=_dense_cost,
         ),
         LayerKind("prelu", act.prelu, _prelu_init, _prelu_forward, _prelu_backward),
-        LayerKind("rrelu", act.rrelu, _rrelu_init, _rrelu_forward, _rrelu_backward),
         LayerKind(
-            "dropout", dropout_layer.dropout, _dropout_init, _dropout_forward, _dropout_backward
+            "rrelu", act.rrelu, _rrelu_init, _rrelu_forward, _rrelu_backward, per_example=False
+        ),
+        LayerKind(
+            "dropout",
+            dropout_layer.dropout,
+            _dropout_init,
+            _dropout_forward,
+            _dropout_backward,
+            per_example=False,
         ),
         LayerKind(
             "batch_normalization",
@@ -405,6 +479,7 @@ def _kinds() -> dict[Callable, LayerKind]:
             _batchnorm_init,
             _batchnorm_forward,
             _batchnorm_backward,
+            per_example=False,
         ),
         LayerKind(
             "convolution2d",
@@ -414,9 +489,15 @@ def _kinds() -> dict[Callable, LayerKind]:
             _conv_backward,
             needs_d=True,
             decayed=("W",),
+            cost=_conv_cost,
         ),
         LayerKind(
-            "max_pooling2d", pool.max_pooling2d, _pool_init, _max_pool_forward, _max_pool_backward
+            "max_pooling2d",
+            pool.max_pooling2d,
+            _pool_init,
+            _max_pool_forward,
+            _max_pool_backward,
+            cost=_pool_cost,
         ),
         LayerKind(
             "average_pooling2d",
@@ -424,6 +505,7 @@ def _kinds() -> dict[Callable, LayerKind]:
             _pool_init,
             _average_pool_forward,
             _average_pool_backward,
+            cost=_pool_cost,
         ),
         LayerKind("flatten2d", flat.flatten2d, _flatten_init, _flatten_forward, _flatten_backward),
     ]
@@ -486,9 +568,78 @@ def _relu_then_max_pool(relu_layer: Layer, pool_layer: Layer) -> Step:
     return Step((relu_layer, pool_layer), forward, backward)
 
 
-def plan(layers: list[Layer]) -> list[Step]:
-    """The layers grouped into steps; ``relu`` followed by ``max_pooling2d``
-    is fused (the article's ``reluc1``, ``pooling1``)."""
+# The summed LayerKind.cost of a batch from which splitting a run of steps pays
+# (benchmarks/bench_threshold.py: the article's network, 2 threads, from a
+# batch of about 80, 20 million).
+SPLIT_WORK = 20_000_000
+
+
+def _per_example(step: Step) -> bool:
+    return all(layer.kind.per_example for layer in step.layers)
+
+
+def _split(steps: list[Step]) -> Step:
+    """Consecutive per-example steps run on shards of the batch in parallel:
+    each shard goes forward through all of them, and backward, on its own
+    thread (BLAS held to one thread each); the weight gradients of the
+    shards are added in shard order, so a given number of threads always
+    computes the same bits. One split per pass instead of one per layer: a
+    thread costs about 70 microseconds to wake."""
+    layers = tuple(layer for step in steps for layer in step.layers)
+    cost = sum(layer.kind.cost(layer) for layer in layers)
+
+    def forward(u, ctx):
+        parts = _parallel.shards(u.shape[0], u.shape[0] * cost, SPLIT_WORK)
+        if len(parts) == 1:  # not worth it (or one thread): step by step
+            caches = []
+            for step in steps:
+                u, cache = step.forward(u, ctx)
+                caches.append(cache)
+            return u, (parts, [caches])
+
+        def shard(index: int):
+            x, caches, sub = u[parts[index]], [], ctx.shard(index)
+            for step in steps:
+                x, cache = step.forward(x, sub)
+                caches.append(cache)
+            return x, caches
+
+        results = _parallel.run(shard, len(parts))
+        return np.concatenate([x for x, _ in results]), (parts, [c for _, c in results])
+
+    def backward(dz, cache, calc_du):
+        parts, shard_caches = cache
+
+        def shard(index: int):
+            d, grads = dz[parts[index]], {}
+            for position in range(len(steps) - 1, -1, -1):
+                d, step_grads = steps[position].backward(
+                    d, shard_caches[index][position], calc_du or position > 0
+                )
+                grads.update(step_grads)
+            return d, grads
+
+        results = _parallel.run(shard, len(parts))
+        grads = results[0][1]
+        for _, more in results[1:]:
+            grads = {
+                name: {p: g + more[name][p] for p, g in layer_grads.items()}
+                for name, layer_grads in grads.items()
+            }
+        du = (
+            results[0][0]
+            if len(parts) == 1 or not calc_du
+            else np.concatenate([d for d, _ in results])
+        )
+        return du, grads
+
+    return Step(layers, forward, backward)
+
+
+def steps(layers: list[Layer]) -> list[Step]:
+    """The layers as steps: one per layer, but ``relu`` followed by
+    ``max_pooling2d``, which are fused (the article's ``reluc1``,
+    ``pooling1``)."""
     steps, index = [], 0
     while index < len(layers):
         pair = layers[index : index + 2]
@@ -499,3 +650,21 @@ def plan(layers: list[Layer]) -> list[Step]:
             steps.append(_single(layers[index]))
             index += 1
     return steps
+
+
+def plan(layers: list[Layer]) -> list[Step]:
+    """The steps of :func:`steps`, runs of per-example ones grouped to be
+    split across threads as one (see ``_split``)."""
+    grouped: list[Step] = []
+    run: list[Step] = []
+    for step in steps(layers):
+        if _per_example(step):
+            run.append(step)
+            continue
+        if run:
+            grouped.append(_split(run))
+            run = []
+        grouped.append(step)
+    if run:
+        grouped.append(_split(run))
+    return grouped

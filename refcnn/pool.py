@@ -16,18 +16,21 @@ Semantics that differ from torch's native pooling:
   the window in row-major (h, then w) order; where windows overlap, the
   gradients they send to one element add up.
 
-Output size: ``floor((h + 2*padding - pool) / strides) + 1``.
+Output size: ``floor((h + 2*padding - pool) / strides) + 1``. Big batches
+are split across threads (:mod:`refcnn._parallel`); every image is pooled the
+same way whatever the split.
 Dtypes: float32 stays float32, float64 stays float64, integer or bool input
 computes in float64.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from . import _windows
+from . import _parallel, _windows
 from ._args import Pair, as_array, as_pair, check_positive_dims, check_shape, compute_dtype
 from .shapes import window_geometry
 
@@ -64,11 +67,33 @@ def _overlapping(window: Pair, strides: Pair) -> bool:
     return strides[0] < window[0] or strides[1] < window[1]
 
 
-def _max_forward(padded: np.ndarray, window: Pair, strides: Pair, out_hw: Pair) -> np.ndarray:
-    z = None
-    for _, _, index in _windows.offsets(window, strides, out_hw):
-        if z is None:
-            z = padded[index].copy()
+# Outputs x window cells x 3 from which a split pays (benchmarks/bench_threshold.py:
+# the MNIST layer's pooling, 2 threads, from a batch of about 90).
+SPLIT_WORK = 800_000
+
+
+def shards(u_shape: tuple, window: Pair, out_hw: Pair) -> list[slice]:
+    """The batch split for the threads (see :mod:`refcnn._parallel`): pooling
+    is NumPy's single-threaded copies and comparisons, so big batches are."""
+    n, _, _, c = u_shape
+    work = n * out_hw[0] * out_hw[1] * c * window[0] * window[1] * 3
+    return _parallel.shards(n, work, SPLIT_WORK)
+
+
+def _in_shards(fn: Callable[[slice], object], u_shape: tuple, window: Pair, out_hw: Pair) -> list:
+    parts = shards(u_shape, window, out_hw)
+    return _parallel.run(lambda index: fn(parts[index]), len(parts))
+
+
+def _max_forward(
+    padded: np.ndarray, window: Pair, strides: Pair, out_hw: Pair, out: np.ndarray | None = None
+) -> np.ndarray:
+    """The maximum of every window, into ``out`` if given."""
+    for number, (_, _, index) in enumerate(_windows.offsets(window, strides, out_hw)):
+        if number == 0:
+            z = padded[index].copy() if out is None else out
+            if out is not None:
+                np.copyto(z, padded[index])
         else:
             # np.maximum propagates NaN, as np.max does in the article.
             np.maximum(z, padded[index], out=z)
@@ -85,8 +110,71 @@ def max_pooling2d(
     Returns ``(n, zh, zw, c)``. Padded zeros count as values (see module doc).
     """
     u, window, padding, strides, out_hw = _check_pool(u, pool_size, padding, strides)
-    padded = _windows.pad(u, padding, compute_dtype(u))
-    return _max_forward(padded, window, strides, out_hw)
+    dtype = compute_dtype(u)
+    z = np.empty((u.shape[0], *out_hw, u.shape[3]), dtype=dtype)
+
+    def shard(part: slice) -> None:
+        t = tiles(u[part].astype(dtype, copy=False), window, padding, strides, out_hw)
+        if t is not None:
+            _tiled_max(t, z[part])
+            return
+        padded = _windows.pad(u[part], padding, dtype)
+        _max_forward(padded, window, strides, out_hw, out=z[part])
+
+    _in_shards(shard, u.shape, window, out_hw)
+    return z
+
+
+def tiles(u: np.ndarray, window: Pair, padding: Pair, strides: Pair, out_hw: Pair):
+    """``u`` as a view ``(n, zh, kh, zw, kw, c)`` when its windows tile it
+    exactly (strides = window, no padding, ``h = zh*kh``, ``w = zw*kw``: the
+    article's 2x2 pooling of an even-sized image), else None. Pooling then
+    runs along whole rows instead of strided windows, and the gradient is
+    written in place, each element belonging to exactly one window."""
+    (kh, kw), (zh, zw) = window, out_hw
+    n, h, w, c = u.shape
+    if padding != (0, 0) or tuple(strides) != tuple(window) or (h, w) != (zh * kh, zw * kw):
+        return None
+    if not u.flags.c_contiguous:
+        return None
+    return u.reshape(n, zh, kh, zw, kw, c)
+
+
+def _tiled_max(t: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The maximum of every tile of ``t`` (see ``tiles``), into ``out``."""
+    kh, kw = t.shape[2], t.shape[4]
+    rows = t[:, :, 0].copy() if kh > 1 else t[:, :, 0]  # (n, zh, zw, kw, c)
+    for a in range(1, kh):
+        np.maximum(rows, t[:, :, a], out=rows)
+    np.copyto(out, rows[:, :, :, 0])
+    for d in range(1, kw):
+        np.maximum(out, rows[:, :, :, d], out=out)
+    return out
+
+
+def _tiled_masks(t: np.ndarray, zmax: np.ndarray) -> list[np.ndarray] | None:
+    """``_first_max_masks`` for tiles; None if a tile holds NaN (the general
+    path handles it)."""
+    if np.issubdtype(zmax.dtype, np.floating) and np.isnan(zmax).any():
+        return None
+    taken = np.zeros(zmax.shape, dtype=bool)
+    masks = []
+    for a in range(t.shape[2]):
+        for d in range(t.shape[4]):
+            hit = np.equal(t[:, :, a, :, d], zmax)
+            np.greater(hit, taken, out=hit)  # hit and not yet taken by an earlier offset
+            taken |= hit
+            masks.append(hit)
+    return masks
+
+
+def _tiled_route(masks: list[np.ndarray], dz: np.ndarray, du: np.ndarray) -> None:
+    """``du`` (n, h, w, c), written: each tile's ``dz`` at its first maximum."""
+    n, zh, zw, c = dz.shape
+    kh, kw = du.shape[1] // zh, du.shape[2] // zw
+    view = du.reshape(n, zh, kh, zw, kw, c)
+    for number, mask in enumerate(masks):
+        np.multiply(mask, dz, out=view[:, :, number // kw, :, number % kw])
 
 
 def _first_max_masks(
@@ -150,14 +238,25 @@ def max_pooling2d_back(
     u, window, padding, strides, out_hw = _check_pool(u, pool_size, padding, strides)
     dz = _check_back(dz, z, u, out_hw, "max_pooling2d")
     dtype = compute_dtype(dz, u)
-    padded = _windows.pad(u, padding, dtype)
-    masks = _first_max_masks(
-        padded, _max_forward(padded, window, strides, out_hw), window, strides, out_hw
-    )
-    dpadded = _route_to_first_max(
-        masks, dz.astype(dtype, copy=False), padded.shape, window, strides, out_hw
-    )
-    return np.ascontiguousarray(_windows.crop(dpadded, padding))
+    dz = dz.astype(dtype, copy=False)
+    du = np.empty(u.shape, dtype=dtype)
+
+    def shard(part: slice) -> None:
+        t = tiles(u[part].astype(dtype, copy=False), window, padding, strides, out_hw)
+        if t is not None:
+            zmax = _tiled_max(t, np.empty(dz[part].shape, dtype=dtype))
+            masks = _tiled_masks(t, zmax)
+            if masks is not None:
+                _tiled_route(masks, dz[part], du[part])
+                return
+        padded = _windows.pad(u[part], padding, dtype)
+        zmax = _max_forward(padded, window, strides, out_hw)
+        masks = _first_max_masks(padded, zmax, window, strides, out_hw)
+        dpadded = _route_to_first_max(masks, dz[part], padded.shape, window, strides, out_hw)
+        np.copyto(du[part], _windows.crop(dpadded, padding))
+
+    _in_shards(shard, u.shape, window, out_hw)
+    return du
 
 
 def average_pooling2d(
@@ -169,11 +268,18 @@ def average_pooling2d(
     Returns ``(n, zh, zw, c)``.
     """
     u, window, padding, strides, out_hw = _check_pool(u, pool_size, padding, strides)
-    padded = _windows.pad(u, padding, compute_dtype(u))
-    z = np.zeros((u.shape[0], *out_hw, u.shape[3]), dtype=padded.dtype)
-    for _, _, index in _windows.offsets(window, strides, out_hw):
-        z += padded[index]
-    z /= window[0] * window[1]
+    dtype = compute_dtype(u)
+    z = np.empty((u.shape[0], *out_hw, u.shape[3]), dtype=dtype)
+
+    def shard(part: slice) -> None:
+        padded = _windows.pad(u[part], padding, dtype)
+        out = z[part]
+        out.fill(0)
+        for _, _, index in _windows.offsets(window, strides, out_hw):
+            out += padded[index]
+        out /= window[0] * window[1]
+
+    _in_shards(shard, u.shape, window, out_hw)
     return z
 
 
@@ -191,13 +297,19 @@ def average_pooling2d_back(
     u, window, padding, strides, out_hw = _check_pool(u, pool_size, padding, strides)
     dz = _check_back(dz, z, u, out_hw, "average_pooling2d")
     dtype = compute_dtype(dz, u)
-    share = dz.astype(dtype) / (window[0] * window[1])
+    du = np.empty(u.shape, dtype=dtype)
     h, w = u.shape[1] + 2 * padding[0], u.shape[2] + 2 * padding[1]
-    dpadded = np.zeros((u.shape[0], h, w, u.shape[3]), dtype=dtype)
     overlap = _overlapping(window, strides)
-    for _, _, index in _windows.offsets(window, strides, out_hw):
-        if overlap:
-            dpadded[index] += share
-        else:
-            dpadded[index] = share
-    return np.ascontiguousarray(_windows.crop(dpadded, padding))
+
+    def shard(part: slice) -> None:
+        share = dz[part].astype(dtype) / (window[0] * window[1])
+        dpadded = np.zeros((share.shape[0], h, w, u.shape[3]), dtype=dtype)
+        for _, _, index in _windows.offsets(window, strides, out_hw):
+            if overlap:
+                dpadded[index] += share
+            else:
+                dpadded[index] = share
+        np.copyto(du[part], _windows.crop(dpadded, padding))
+
+    _in_shards(shard, u.shape, window, out_hw)
+    return du

@@ -356,7 +356,7 @@ def test_relu_max_pool_fusion_is_bit_identical(padding, monkeypatch) -> None:
     set_error(model, cross_entropy_error)
     x = np.random.default_rng(0).integers(-2, 3, (7, 6, 6, 2)).astype(float)
     t = np.arange(7) % 3
-    assert [len(step.layers) for step in layers.plan(model.layers)] == [1, 2, 1, 1]
+    assert [len(step.layers) for step in layers.steps(model.layers)] == [1, 2, 1, 1]
     fused = refcnn.gradients(model, x, t)
     monkeypatch.setattr("refcnn.model.plan", lambda ls: [layers._single(ly) for ly in ls])
     apart = refcnn.gradients(model, x, t)
