@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument(
         "--epochs",
         type=int,
-        default=3,
+        default=5,
         help="epochs timed per library and dtype, alternating refcnn and torch (median)",
     )
     parser.add_argument("--limit", type=int, default=None, help="use the first N images")
@@ -88,9 +88,13 @@ def main() -> None:
     print(
         f"refcnn threads: {refcnn.num_threads()}; {len(x)} images per epoch, batch 100; "
         f"{args.epochs} epochs each, refcnn and torch alternating, the same batch order; "
-        "median seconds per epoch"
+        "median seconds per epoch, median of the ratios of each refcnn epoch to the torch "
+        "epoch after it"
     )
-    print(f"{'dtype':<9}{'refcnn s/epoch':>16}{'torch s/epoch':>15}{'ratio':>8}   target")
+    print(
+        f"{'dtype':<9}{'refcnn s/epoch':>16}{'torch s/epoch':>15}{'ratio':>8}"
+        f"{'ratio per pair (min-max)':>27}   target"
+    )
     for dtype in ("float64", "float32"):
         model = refcnn_model.article_model(seed=10, dtype=dtype)
         net = torch_reference.article_network(model)
@@ -101,10 +105,15 @@ def main() -> None:
             ours.append(time_refcnn(model, x, t, order, 100))
             theirs.append(time_torch(net, x, t, order, 100, dtype))
         mine, peer = statistics.median(ours), statistics.median(theirs)
+        # Each refcnn epoch against the torch epoch run right after it: the
+        # machine's speed drifts between runs, less within a pair.
+        pairs = [a / b for a, b in zip(ours, theirs, strict=True)]
+        ratio = statistics.median(pairs)
         target = TARGETS[dtype]
-        verdict = "met" if mine / peer <= target else "NOT met"
+        verdict = "met" if ratio <= target else "NOT met"
         print(
-            f"{dtype:<9}{mine:>16.2f}{peer:>15.2f}{mine / peer:>8.2f}   <= {target:.1f}: {verdict}"
+            f"{dtype:<9}{mine:>16.2f}{peer:>15.2f}{ratio:>8.2f}"
+            f"{f'{min(pairs):.2f}-{max(pairs):.2f}':>27}   <= {target:.1f}: {verdict}"
         )
 
 

@@ -72,6 +72,11 @@ class Columns:
     """im2col of one shard ``u`` (n, h, w, c); the columns live in
     ``buffers`` (under ``"cols"``) until the next ``Columns`` there."""
 
+    @staticmethod
+    def prepare(W: np.ndarray, geometry: Geometry) -> None:
+        """What the shards of one call share: nothing here."""
+        return None
+
     def __init__(self, u: np.ndarray, geometry: Geometry, buffers: Buffers) -> None:
         n, h, w, c = u.shape
         self.shape, self.geometry, self.buffers = u.shape, geometry, buffers
@@ -101,7 +106,7 @@ class Columns:
         k, m = fh * fw * c, n * zh * zw
         self.cols = cols.reshape(k, m) if self.channel_major else cols.reshape(m, k)
 
-    def forward(self, W: np.ndarray, b: np.ndarray | None, z: np.ndarray) -> None:
+    def forward(self, W: np.ndarray, b: np.ndarray | None, z: np.ndarray, shared=None) -> None:
         """``z`` (n, zh, zw, fn), written: every window dotted with every filter."""
         fn = W.shape[0]
         rows = z.reshape(-1, fn)
@@ -125,7 +130,9 @@ class Columns:
             return np.ascontiguousarray(dz_rows.T) @ self.cols.T
         return np.ascontiguousarray((self.cols @ dz_rows).T)
 
-    def input_gradient(self, dz_rows: np.ndarray, W: np.ndarray, du: np.ndarray) -> None:
+    def input_gradient(
+        self, dz_rows: np.ndarray, W: np.ndarray, du: np.ndarray, shared=None
+    ) -> None:
         """``du`` (n, h, w, c), written: every window's share ``dz . W`` added
         back where the window was read; overlapping windows add up."""
         n, h, w, c = self.shape
@@ -192,6 +199,12 @@ class Banded:
     are one contiguous range of each row: BLAS takes them in place. They live
     in ``buffers`` (under ``"rows"``)."""
 
+    @staticmethod
+    def prepare(W: np.ndarray, geometry: Geometry) -> list[np.ndarray]:
+        """What the shards of one call share: the bands of the blocks."""
+        (_, fw), (_, sw), (_, zw) = geometry.window, geometry.strides, geometry.out_hw
+        return bands(W, blocks(zw, fw, sw), sw)
+
     def __init__(self, u: np.ndarray, geometry: Geometry, buffers: Buffers) -> None:
         n, c = u.shape[0], u.shape[3]
         self.shape, self.geometry, self.buffers = u.shape, geometry, buffers
@@ -208,12 +221,10 @@ class Banded:
     def _rows(self, block: tuple[int, int, int, int]) -> np.ndarray:
         return self.rows[:, block[2] * self.column : block[3] * self.column]
 
-    def forward(self, W: np.ndarray, b: np.ndarray | None, z: np.ndarray) -> None:
+    def forward(self, W: np.ndarray, b: np.ndarray | None, z: np.ndarray, shared=None) -> None:
         fn = W.shape[0]
         rows = z.reshape(-1, z.shape[2] * fn)
-        for block, band in zip(
-            self.blocks, bands(W, self.blocks, self.geometry.strides[1]), strict=True
-        ):
+        for block, band in zip(self.blocks, shared or self.prepare(W, self.geometry), strict=True):
             np.matmul(self._rows(block), band, out=rows[:, block[0] * fn : block[1] * fn])
         if b is not None:  # b repeated along a row: an inner loop of zw*fn, not fn
             rows += np.tile(b, z.shape[2])
@@ -233,17 +244,20 @@ class Banded:
             dW += G[j * sw + np.arange(fw), :, :, j, :].sum(axis=0)
         return np.ascontiguousarray(dW.transpose(3, 1, 0, 2)).reshape(fn, -1)
 
-    def input_gradient(self, dz_rows: np.ndarray, W: np.ndarray, du: np.ndarray) -> None:
+    def input_gradient(
+        self, dz_rows: np.ndarray, W: np.ndarray, du: np.ndarray, shared=None
+    ) -> None:
         """``du`` (n, h, w, c), written: per block, ``dz`` times the band's
         transpose gives the shares of the input rows it read; ``fh`` row
         additions put them in place."""
         n, h, w, c = self.shape
         g = self.geometry
-        (fh, _), (ph, pw), (sh, sw), (zh, zw) = g.window, g.padding, g.strides, g.out_hw
+        (fh, _), (ph, pw), (sh, _), (zh, zw) = g.window, g.padding, g.strides, g.out_hw
         fn = W.shape[0]
         dz2 = dz_rows.reshape(n * zh, zw * fn)
         shares = self.buffers.zeros("shares", self.rows.shape, g.dtype)
-        for (j0, j1, x0, x1), band in zip(self.blocks, bands(W, self.blocks, sw), strict=True):
+        bands_ = shared or self.prepare(W, g)
+        for (j0, j1, x0, x1), band in zip(self.blocks, bands_, strict=True):
             shares[:, x0 * self.column : x1 * self.column] += dz2[:, j0 * fn : j1 * fn] @ band.T
         shares = shares.reshape(n, zh, self.padded_width, fh, c)
         dpadded = self.buffers.zeros("dpadded", (n, h + 2 * ph, self.padded_width, c), g.dtype)

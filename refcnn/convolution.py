@@ -84,9 +84,11 @@ def _forward(
     formulation = method(u.shape, W.shape, geometry)
     parts = split(formulation, u.shape, W.shape, out_hw)
 
+    shared = formulation.prepare(W, geometry)
+
     def shard(index: int) -> None:
         part = parts[index]
-        formulation(u[part], geometry, _scratch.local()).forward(W, b, z[part])
+        formulation(u[part], geometry, _scratch.local()).forward(W, b, z[part], shared)
 
     _parallel.run(shard, len(parts))
     return z
@@ -99,13 +101,17 @@ def gradients(
     W: np.ndarray,
     u_shape: tuple[int, ...],
     calc_du: bool,
+    shared: Any = None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """``(du, dW, db)`` from the shards of the batch: ``state_of(i)`` is
     shard ``i``'s forward state (columns or rows). The weight gradients of
     the shards are added in shard order, so that a given number of threads
-    always gives the same bits."""
+    always gives the same bits. ``shared``: the formulation's ``prepare``
+    for the input gradient (computed once, not per shard); ``out``: where to
+    write ``du``."""
     fn = W.shape[0]
-    du = np.empty(u_shape, dtype=dz.dtype) if calc_du else None
+    du = (np.empty(u_shape, dtype=dz.dtype) if out is None else out) if calc_du else None
 
     def shard(index: int) -> tuple[np.ndarray, np.ndarray]:
         state, part = state_of(index), parts[index]
@@ -114,7 +120,7 @@ def gradients(
         # A matrix-vector product: NumPy's axis-0 sum over few columns is ~5x slower.
         db = np.ones(dz_rows.shape[0], dtype=dz.dtype) @ dz_rows
         if du is not None:
-            state.input_gradient(dz_rows, W, du[part])
+            state.input_gradient(dz_rows, W, du[part], shared)
         return dW, db
 
     results = _parallel.run(shard, len(parts))
@@ -278,4 +284,5 @@ def convolution2d_back(
         W,
         u.shape,
         calc_du_flag,
+        formulation.prepare(W, geometry) if calc_du_flag else None,
     )

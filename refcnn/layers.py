@@ -57,6 +57,13 @@ class Context:
     def buffers_of(self, layer: Layer, shard: int) -> Buffers:
         return self.buffers.setdefault((id(layer), shard), Buffers())
 
+    def outputs_of(self, layer: Layer) -> Buffers:
+        """Where a layer puts its output and its input gradient, reused from
+        step to step (a step's arrays are dead once its backward is done):
+        fresh megabyte-sized arrays every step would be page-faulted and
+        zeroed by the kernel each time, which cost as much as the layer."""
+        return self.buffers.setdefault((id(layer), "outputs"), Buffers())
+
     def shard(self, index: int) -> Context:
         """The context of one shard of a batch split across threads: its own
         buffers, the rest shared."""
@@ -310,22 +317,27 @@ def _conv_forward(u, layer, ctx):
     geometry = Geometry(W.shape[1:3], c["padding"], c["strides"], c["out_hw"], u.dtype)
     formulation = convolution.method(u.shape, W.shape, geometry)
     parts = convolution.split(formulation, u.shape, W.shape, c["out_hw"])
-    z = np.empty((u.shape[0], *c["out_hw"], W.shape[0]), dtype=u.dtype)
+    outputs = ctx.outputs_of(layer)
+    z = outputs.get("z", (u.shape[0], *c["out_hw"], W.shape[0]), u.dtype)
     stores = [ctx.buffers_of(layer, index) for index in range(len(parts))]
+    shared = formulation.prepare(W, geometry)
 
     def shard(index: int):
         # Each shard keeps its columns (or rows) from forward to backward.
         state = formulation(u[parts[index]], geometry, stores[index])
-        state.forward(W, b, z[parts[index]])
+        state.forward(W, b, z[parts[index]], shared)
         return state
 
-    return z, (_parallel.run(shard, len(parts)), parts, u.shape)
+    return z, (_parallel.run(shard, len(parts)), parts, u.shape, outputs)
 
 
 def _conv_backward(dz, cache, layer, calc_du):
-    states, parts, u_shape = cache
+    states, parts, u_shape, outputs = cache
+    W = layer.params["W"]
+    shared = states[0].prepare(W, states[0].geometry) if calc_du else None
+    du = outputs.get("du", u_shape, dz.dtype) if calc_du else None
     du, dW, db = convolution.gradients(
-        states.__getitem__, parts, dz, layer.params["W"], u_shape, calc_du
+        states.__getitem__, parts, dz, W, u_shape, calc_du, shared, out=du
     )
     return du, {"W": dW, "b": db}
 
@@ -343,7 +355,8 @@ def _pool_init(d_prev, d, rng, pool_size=2, padding=0, strides=None):
 def _max_pool_forward(u, layer, ctx):
     c = layer.config
     window, strides, out_hw = c["window"], c["strides"], c["out_hw"]
-    z = np.empty((u.shape[0], *out_hw, u.shape[3]), dtype=u.dtype)
+    outputs = ctx.outputs_of(layer)
+    z = outputs.get("z", (u.shape[0], *out_hw, u.shape[3]), u.dtype)
     parts = pool.shards(u.shape, window, out_hw)
 
     def shard(index: int):
@@ -361,13 +374,13 @@ def _max_pool_forward(u, layer, ctx):
             return None
         return padded.shape, pool._first_max_masks(padded, zmax, window, strides, out_hw)
 
-    return z, (parts, _parallel.run(shard, len(parts)))
+    return z, (parts, _parallel.run(shard, len(parts)), outputs)
 
 
 def _max_pool_backward(dz, cache, layer, calc_du):
-    parts, routes = cache
+    parts, routes, outputs = cache
     c = layer.config
-    du = np.empty((dz.shape[0], *layer.d_prev), dtype=dz.dtype)
+    du = outputs.get("du", (dz.shape[0], *layer.d_prev), dz.dtype)
 
     def shard(index: int) -> None:
         padded_shape, masks = routes[index]
