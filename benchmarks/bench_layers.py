@@ -118,7 +118,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(environment(args.threads))
     print(f"refcnn threads: {refcnn.num_threads()}; median of {args.repeat} runs")
-    header = f"{'case':<22}{'dtype':<9}{'pass':<34}{'refcnn ms':>11}{'torch ms':>10}{'ratio':>8}"
+    header = f"{'case':<22}{'dtype':<9}{'pass':<40}{'refcnn ms':>11}{'torch ms':>10}{'ratio':>8}"
     print(header)
     print("-" * len(header))
     summary = []
@@ -131,7 +131,7 @@ def main() -> None:
             for label, ours_fn, theirs_fn in rows:
                 r = median_ms(ours_fn, args.repeat)
                 t = median_ms(theirs_fn, args.repeat)
-                print(f"{name:<22}{dtype:<9}{label:<34}{r:>11.2f}{t:>10.2f}{r / t:>8.2f}")
+                print(f"{name:<22}{dtype:<9}{label:<40}{r:>11.2f}{t:>10.2f}{r / t:>8.2f}")
                 if label == MAIN:
                     summary.append((name, dtype, r / t))
     print("\ntargets, conv + pool forward and backward (refcnn / torch, ordinary NCHW):")

@@ -65,7 +65,8 @@ def cases(n: int, dtype: str):
     x = rng.random((n, 28, 28, 1)).astype(dtype)
     t = np.eye(10, dtype=dtype)[rng.integers(0, 10, n)]
     cost = sum(layer.kind.cost(layer) for layer in net.layers)
-    yield "training step (whole net)", n * cost, step_runner(net, x, t)
+    scale = np.dtype(dtype).itemsize / 8  # work is counted in float64 equivalents
+    yield "training step (whole net)", int(n * cost * scale), step_runner(net, x, t)
     W, b = net.layers[0].params["W"], net.layers[0].params["b"]
     z = refcnn.convolution2d(x, W, b)
     yield (
@@ -86,7 +87,7 @@ def cases(n: int, dtype: str):
         z2 = refcnn.convolution2d(u, W2, b2, 1)
         yield (
             "larger conv fwd+bwd (im2col)",
-            n * 32 * 32 * 144 * 33,
+            int(n * 32 * 32 * 144 * 33 * scale),
             lambda: refcnn.convolution2d_back(z2, u, W2, b2, 1),
         )
 

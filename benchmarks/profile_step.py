@@ -6,15 +6,18 @@ over the batches of a partial epoch, at each thread count given.
 
 Each layer's forward and backward is timed where it runs; when the batch is
 split across threads, the shards run at once and the table shows the slowest
-shard (the time the step waits for), and "split, wait, join" is what the
-split itself costs: the step's wall time less its parts. The fused relu +
-max pooling step of the trainer is timed as one (under the pooling layer).
+shard (the time the step waits for); "other" is the step's wall time less its
+parts: the Python between the layers and, with threads, what the split
+costs (waking the threads, waiting for the slower shard, joining). The fused
+relu + max pooling step of the trainer is timed as one (under the pooling
+layer).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import statistics
 import threading
@@ -93,11 +96,11 @@ def profile(dtype: str, x: np.ndarray, t: np.ndarray, batches: int) -> dict[str,
         rows["loss"].append(1000 * loss)
         rows["SGD update"].append(1000 * update)
         parts = sum(slowest.values()) + 1000 * (loss + update)
-        rows["split, wait, join"].append(max(0.0, whole - parts))
+        rows["other (between layers, split, join)"].append(max(0.0, whole - parts))
         rows["whole step"].append(whole)
     order = [f"{layer.name} forward" for layer in model.layers]
     order += [f"{layer.name} backward" for layer in reversed(model.layers)]
-    order += ["loss", "SGD update", "split, wait, join", "whole step"]
+    order += ["loss", "SGD update", "other (between layers, split, join)", "whole step"]
     return {label: statistics.median(rows[label][2:]) for label in order if label in rows}
 
 
@@ -106,21 +109,27 @@ def main() -> None:
     parser.add_argument("--data-dir", default=os.environ.get("REFCNN_DATA_DIR"))
     parser.add_argument("--batches", type=int, default=60)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, os.cpu_count()])
+    parser.add_argument("--json", default=None, help="also write the medians to this JSON file")
     args = parser.parse_args()
     (x, t), _ = data.load_mnist(args.data_dir) if args.data_dir else data.load_embedded_mnist()
     print(environment(1))
     print(f"median of {args.batches - 2} batches of 100 (SGD); milliseconds")
+    everything = {}
     for dtype in ("float64", "float32"):
         results = {}
         for threads in args.threads:
-            refcnn.set_num_threads(threads)
+            if hasattr(refcnn, "set_num_threads"):  # refcnn before its thread pool had none
+                refcnn.set_num_threads(threads)
             results[threads] = profile(dtype, x, t, args.batches)
+        everything[dtype] = results
         labels = list(results[args.threads[0]])
-        print(f"\n{dtype:<28}" + "".join(f"{f'{n} thread(s)':>14}" for n in args.threads))
+        print(f"\n{dtype:<38}" + "".join(f"{f'{n} thread(s)':>14}" for n in args.threads))
         for label in labels:
-            print(
-                f"{label:<28}" + "".join(f"{results[n].get(label, 0):>14.2f}" for n in args.threads)
-            )
+            cells = "".join(f"{results[n].get(label, 0):>14.2f}" for n in args.threads)
+            print(f"{label:<38}{cells}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as file:
+            json.dump(everything, file, indent=1)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ each other's GIL. Each caller estimates the work of its pass (multiply-adds,
 copies, comparisons) and gives the threshold from which a split pays, as
 measured by benchmarks/bench_threshold.py (see docs/performance.md): on a
 2-core machine, a training step of the article's network from a batch of
-about 80, pooling of the MNIST layer's output from about 90.
+about 80 in float64 (160 in float32), pooling of the MNIST layer's output from
+about 170.
 ``REFCNN_SPLIT_ALWAYS=1`` splits whatever the work (for tests of the split
 paths on small inputs).
 """

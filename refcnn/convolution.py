@@ -57,20 +57,22 @@ def method(u_shape: tuple, W_shape: tuple, geometry: Geometry) -> type[Columns] 
     return Banded if banded(u_shape, W_shape, geometry) else Columns
 
 
-# The work (``_conv_methods.work``) from which splitting im2col pays
-# (benchmarks/bench_threshold.py: the larger layer, 2 threads, from a batch of
-# about 10 in float64, 25 in float32).
+# The work (``_conv_methods.work``, in float64) from which splitting im2col
+# pays (benchmarks/bench_threshold.py: the larger layer, 2 threads, from a batch
+# of about 10 in float64, 25 in float32).
 SPLIT_WORK = 40_000_000
 
 
-def split(formulation: type, u_shape: tuple, W_shape: tuple, out_hw: Pair) -> list[slice]:
+def split(formulation: type, u_shape: tuple, W_shape: tuple, geometry: Geometry) -> list[slice]:
     """The shards of the batch. The banded formulation is one matrix product
     on fat matrices, which BLAS's own threads already share out (measured:
     splitting it only adds the cost of waking the threads); im2col's copies
-    and scattered additions run on one core unless the batch is split."""
+    and scattered additions run on one core unless the batch is split. The
+    work is counted in float64 equivalents: float32 takes about half the time."""
     if formulation is Banded:
         return [slice(0, u_shape[0])]
-    return _parallel.shards(u_shape[0], work(u_shape, W_shape, out_hw), SPLIT_WORK)
+    scale = geometry.dtype.itemsize / 8
+    return _parallel.shards(u_shape[0], work(u_shape, W_shape, geometry.out_hw) * scale, SPLIT_WORK)
 
 
 def _forward(
@@ -82,7 +84,7 @@ def _forward(
     b = None if b is None else b.astype(dtype, copy=False)
     z = np.empty((u.shape[0], *out_hw, W.shape[0]), dtype=dtype)
     formulation = method(u.shape, W.shape, geometry)
-    parts = split(formulation, u.shape, W.shape, out_hw)
+    parts = split(formulation, u.shape, W.shape, geometry)
 
     shared = formulation.prepare(W, geometry)
 
@@ -276,7 +278,7 @@ def convolution2d_back(
     geometry = _geometry(W, padding, strides, out_hw, dtype)
     dz, W = dz.astype(dtype, copy=False), W.astype(dtype, copy=False)
     formulation = method(u.shape, W.shape, geometry)
-    parts = split(formulation, u.shape, W.shape, out_hw)
+    parts = split(formulation, u.shape, W.shape, geometry)
     return gradients(
         lambda index: formulation(u[parts[index]], geometry, _scratch.local()),
         parts,

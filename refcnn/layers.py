@@ -316,7 +316,7 @@ def _conv_forward(u, layer, ctx):
     W, b, c = layer.params["W"], layer.params["b"], layer.config
     geometry = Geometry(W.shape[1:3], c["padding"], c["strides"], c["out_hw"], u.dtype)
     formulation = convolution.method(u.shape, W.shape, geometry)
-    parts = convolution.split(formulation, u.shape, W.shape, c["out_hw"])
+    parts = convolution.split(formulation, u.shape, W.shape, geometry)
     outputs = ctx.outputs_of(layer)
     z = outputs.get("z", (u.shape[0], *c["out_hw"], W.shape[0]), u.dtype)
     stores = [ctx.buffers_of(layer, index) for index in range(len(parts))]
@@ -581,9 +581,10 @@ def _relu_then_max_pool(relu_layer: Layer, pool_layer: Layer) -> Step:
     return Step((relu_layer, pool_layer), forward, backward)
 
 
-# The summed LayerKind.cost of a batch from which splitting a run of steps pays
-# (benchmarks/bench_threshold.py: the article's network, 2 threads, from a
-# batch of about 80, 20 million).
+# The summed LayerKind.cost of a batch (in float64: float32 counts half) from
+# which splitting a run of steps pays (benchmarks/bench_threshold.py: the
+# article's network, 2 threads, from a batch of about 80 in float64, 160 in
+# float32).
 SPLIT_WORK = 20_000_000
 
 
@@ -602,7 +603,9 @@ def _split(steps: list[Step]) -> Step:
     cost = sum(layer.kind.cost(layer) for layer in layers)
 
     def forward(u, ctx):
-        parts = _parallel.shards(u.shape[0], u.shape[0] * cost, SPLIT_WORK)
+        # float32 passes take about half the time of float64 ones
+        work = u.shape[0] * cost * u.dtype.itemsize / 8
+        parts = _parallel.shards(u.shape[0], work, SPLIT_WORK)
         if len(parts) == 1:  # not worth it (or one thread): step by step
             caches = []
             for step in steps:

@@ -68,8 +68,8 @@ def _overlapping(window: Pair, strides: Pair) -> bool:
 
 
 # Outputs x window cells x 3 from which a split pays (benchmarks/bench_threshold.py:
-# the MNIST layer's pooling, 2 threads, from a batch of about 90).
-SPLIT_WORK = 800_000
+# the MNIST layer's pooling, 2 threads, from a batch of about 170).
+SPLIT_WORK = 1_500_000
 
 
 def shards(u_shape: tuple, window: Pair, out_hw: Pair) -> list[slice]:
