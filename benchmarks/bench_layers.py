@@ -2,13 +2,14 @@
 
 For each case, dtype and pass (forward + backward of a convolution followed
 by 2x2 max pooling, through the public functions ``convolution2d``,
-``max_pooling2d`` and their ``_back``s; and of each layer alone), prints the
-median wall time of refcnn and of torch on the same values, and the ratio
-refcnn/torch. torch gets ordinary contiguous NCHW tensors (strides asserted),
-converted before timing, and all cores; a last row per case shows torch's
-channels-last path, labelled as such.
+``max_pooling2d`` and their ``_back``s; and of each layer alone), runs refcnn
+and torch on the same values in alternating rounds and prints the median
+wall time of each and the median of the rounds' ratios refcnn/torch. torch
+gets ordinary contiguous NCHW tensors (strides asserted), converted before
+timing, and all cores; a last row per case shows torch's channels-last path,
+labelled as such.
 
-    python benchmarks/bench_layers.py [--repeat 30] [--threads N]
+    python benchmarks/bench_layers.py [--rounds 5] [--repeat 10] [--threads N]
 
 Targets (issue 11): conv + pool forward and backward <= 1.0 x torch in
 float64 and <= 2.0 x in float32, for both cases.
@@ -36,15 +37,25 @@ TARGETS = {"float64": 1.0, "float32": 2.0}
 MAIN = "conv+pool fwd+bwd"
 
 
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
+def paired_ms(ours: Callable[[], object], theirs: Callable[[], object], rounds: int, repeat: int):
+    """Median milliseconds of each, and the median ratio over ``rounds``
+    rounds; a round runs refcnn ``repeat`` times, then torch ``repeat``
+    times (each warm, as in a training loop), and compares their medians.
+    The machine's speed drifts from minute to minute more than within a
+    round."""
     for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+        ours(), theirs()
+    mine, peer = [], []
+    for _ in range(rounds):
+        for fn, times in ((ours, mine), (theirs, peer)):
+            block = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                fn()
+                block.append(time.perf_counter() - start)
+            times.append(statistics.median(block))
+    ratios = [a / b for a, b in zip(mine, peer, strict=True)]
+    return 1000 * statistics.median(mine), 1000 * statistics.median(peer), statistics.median(ratios)
 
 
 def make_case(case: tuple, dtype: str, seed: int = 0) -> dict[str, np.ndarray]:
@@ -109,7 +120,8 @@ def torch_passes(x: dict, channels_last: bool = False) -> dict[str, Callable[[],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=30, help="timed runs per cell (median)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per cell (median)")
+    parser.add_argument("--repeat", type=int, default=10, help="timed runs per library and round")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads")
     args = parser.parse_args()
 
@@ -117,7 +129,10 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     print(environment(args.threads))
-    print(f"refcnn threads: {refcnn.num_threads()}; median of {args.repeat} runs")
+    print(
+        f"refcnn threads: {refcnn.num_threads()}; {args.rounds} rounds of {args.repeat} refcnn "
+        f"runs then {args.repeat} torch runs; medians"
+    )
     header = f"{'case':<22}{'dtype':<9}{'pass':<40}{'refcnn ms':>11}{'torch ms':>10}{'ratio':>8}"
     print(header)
     print("-" * len(header))
@@ -129,11 +144,10 @@ def main() -> None:
             rows = [(label, ours[label], theirs[label]) for label in ours]
             rows.append((f"{MAIN} (torch channels-last)", ours[MAIN], torch_passes(x, True)[MAIN]))
             for label, ours_fn, theirs_fn in rows:
-                r = median_ms(ours_fn, args.repeat)
-                t = median_ms(theirs_fn, args.repeat)
-                print(f"{name:<22}{dtype:<9}{label:<40}{r:>11.2f}{t:>10.2f}{r / t:>8.2f}")
+                r, t, ratio = paired_ms(ours_fn, theirs_fn, args.rounds, args.repeat)
+                print(f"{name:<22}{dtype:<9}{label:<40}{r:>11.2f}{t:>10.2f}{ratio:>8.2f}")
                 if label == MAIN:
-                    summary.append((name, dtype, r / t))
+                    summary.append((name, dtype, ratio))
     print("\ntargets, conv + pool forward and backward (refcnn / torch, ordinary NCHW):")
     for name, dtype, ratio in summary:
         verdict = "met" if ratio <= TARGETS[dtype] else "NOT met"
