@@ -60,6 +60,8 @@ class ConformanceError(AssertionError):
         exception: str = "",
         params: Mapping[str, Any] | None = None,
     ) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown failure kind {kind!r}; one of {KINDS}")
         self.kind, self.where, self.message = kind, where, message
         self.snippet, self.exception = snippet, exception
         self.params = dict(params or {})
@@ -239,15 +241,18 @@ def assert_unchanged(
     __tracebackhide__ = True
     for name, value in handed.items():
         before = original[name]
-        if isinstance(value, np.ndarray) and not np.array_equal(value, before, equal_nan=True):
-            changed = int(np.sum(~((value == before) | (np.isnan(value) & np.isnan(before)))))
-            raise ConformanceError(
-                "mutated input",
-                what,
-                f"the call changed its input {name} ({changed} of {value.size} elements)",
-                repro(),
-                params=params,
-            )
+        if not isinstance(value, np.ndarray) or np.array_equal(value, before, equal_nan=True):
+            continue
+        if value.shape != before.shape:
+            change = f"the shape of its input {name}, {before.shape} -> {value.shape}"
+        else:
+            differs = value != before
+            if np.issubdtype(value.dtype, np.inexact):
+                differs &= ~(np.isnan(value) & np.isnan(before))
+            change = f"its input {name} ({int(differs.sum())} of {value.size} elements)"
+        raise ConformanceError(
+            "mutated input", what, f"the call changed {change}", repro(), params=params
+        )
 
 
 def assert_owns_memory(

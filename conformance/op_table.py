@@ -752,4 +752,3 @@ TRAINER_OPS: tuple[Op, ...] = (
 OPS = OPS + TRAINER_OPS
 BY_NAME = {op.name: op for op in OPS}
 DIFFERENTIABLE = tuple(op for op in OPS if op.backward)
-ALL_CORNERS = tuple(c for c in hh.CORNERS if any(c in op.corners for op in OPS))

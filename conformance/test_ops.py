@@ -67,10 +67,10 @@ def examples(corner: str, corners: tuple[str, ...]) -> int:
 
 
 def run_examples(request: pytest.FixtureRequest, count: int, body: Callable) -> None:
-    """Run ``body(data)`` on ``count`` examples. Under a
-    deterministic profile (ci) the seed is the test's id, so that the
-    examples do not depend on the folder the suite is installed in, the entry
-    point or the selection of tests."""
+    """Run ``body(data)`` on ``count`` examples. Under a deterministic
+    profile (ci) the seed is the test's id, so that the examples depend
+    neither on the folder the suite is installed in, nor on the entry point
+    or the selection of tests."""
     test = given(data=st.data())(body)
     test = settings(settings.default, max_examples=count)(test)
     if settings.default.derandomize:

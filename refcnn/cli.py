@@ -15,12 +15,17 @@ every epoch it rewrites, atomically, ``log.csv``, ``curves.png`` (or
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import os
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from . import _parallel, checkpoint, curves, data, optim
 from . import model as model_module
@@ -162,6 +167,45 @@ class _Progress:
         sys.stderr.flush()
 
 
+class _Interrupt:
+    """Ctrl-C during training. The first SIGINT raises KeyboardInterrupt where
+    the main thread is, except while an epoch's files are being written
+    (then when they are written, so that they stay whole); and if a library
+    swallows it (matplotlib's font code did, between two epochs: the run went
+    on to the end), it is raised again at the next batch."""
+
+    def __init__(self) -> None:
+        self.requested = self.deferred = False
+        self.previous: Any = None
+
+    def __enter__(self) -> _Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        if not self.deferred:
+            raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def deferred_while(self) -> Iterator[None]:
+        self.deferred = True
+        try:
+            yield
+        finally:
+            self.deferred = False
+        self.check()
+
+
 def train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     ckpt = out / "checkpoint.npz"
@@ -230,33 +274,42 @@ def train(args: argparse.Namespace) -> int:
         f"seed {settings['seed']}, {settings['dtype']}, {settings['threads']} thread(s)"
     )
 
+    interrupt = _Interrupt()
+
     def save(model_: model_module.Model, optimizer_: dict, info_: dict) -> None:
         # The checkpoint first: the log and the plot are derived from it, so
         # after a crash they may lag it by an epoch but never run ahead.
-        checkpoint.save_checkpoint(ckpt, model_, optimizer_, info_, settings)
-        _write_log(out / "log.csv", info_)
-        curves.write_curves(info_, out / "curves.png", title)
+        with interrupt.deferred_while():
+            checkpoint.save_checkpoint(ckpt, model_, optimizer_, info_, settings)
+            _write_log(out / "log.csv", info_)
+            curves.write_curves(info_, out / "curves.png", title)
 
     progress = _Progress(args.epochs, not args.no_progress)
+
+    def on_batch_end(epoch: int, batch: int, batches: int) -> None:
+        interrupt.check()
+        progress(epoch, batch, batches)
+
     curves.prepare()
     if info is not None:  # resuming: the log may lag the checkpoint after a crash
         _write_log(out / "log.csv", info)
     try:
-        model, optimizer, info = model_module.learn(
-            model,
-            x_train,
-            t_train,
-            x_test,
-            t_test,
-            batch_size=settings["batch_size"],
-            epoch=args.epochs,
-            optimizer=optimizer,
-            learn_info=info,
-            on_batch_end=progress,
-            on_epoch_end=save,
-        )
-        if len(info["epoch"]) == 1:  # nothing to train: keep epoch 0 on disk too
-            save(model, optimizer, info)
+        with interrupt:
+            model, optimizer, info = model_module.learn(
+                model,
+                x_train,
+                t_train,
+                x_test,
+                t_test,
+                batch_size=settings["batch_size"],
+                epoch=args.epochs,
+                optimizer=optimizer,
+                learn_info=info,
+                on_batch_end=on_batch_end,
+                on_epoch_end=save,
+            )
+            if len(info["epoch"]) == 1:  # nothing to train: keep epoch 0 on disk too
+                save(model, optimizer, info)
     except KeyboardInterrupt:
         if ckpt.exists():  # the interrupt may fall between the checkpoint and the log
             info = checkpoint.load_checkpoint(ckpt, _build)[2]

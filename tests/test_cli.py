@@ -124,7 +124,7 @@ def test_ctrl_c_stops_cleanly_and_the_run_resumes(tmp_path: Path) -> None:
     wait_for_epoch(tmp_path / "run", 1, process)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=600)
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr[-3000:]
     assert "interrupted" in stderr and "--resume --epochs 50" in stderr
     done = int(log_rows(tmp_path / "run")[-1]["epoch"])
     _, _, info, _ = load(tmp_path / "run")
@@ -169,3 +169,25 @@ def test_float32_training(tmp_path: Path, dtype: str) -> None:
     trained, optimizer, _, settings = load(tmp_path / "run")
     assert settings["dtype"] == dtype and trained.layers[0].params["W"].dtype == np.float32
     assert optimizer["func"].__name__ == "Adam" and optimizer["stats"]["conv1"]["W"]["t"] == 60
+
+
+def test_ctrl_c_is_not_lost_when_a_library_swallows_it() -> None:
+    """A KeyboardInterrupt caught by a library (matplotlib's font code did,
+    while the epoch's plot was drawn) is raised again at the next batch; one
+    during the writing of an epoch's files waits until they are written."""
+    from refcnn.cli import _Interrupt
+
+    interrupt = _Interrupt()
+    try:
+        interrupt._handler(signal.SIGINT, None)
+    except KeyboardInterrupt:
+        pass  # swallowed
+    with pytest.raises(KeyboardInterrupt):
+        interrupt.check()
+    interrupt = _Interrupt()
+    written = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupt.deferred_while():
+            interrupt._handler(signal.SIGINT, None)  # no raise inside
+            written.append("checkpoint, log, plot")
+    assert written == ["checkpoint, log, plot"]
