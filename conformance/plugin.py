@@ -288,10 +288,15 @@ def header(config: pytest.Config) -> str:
     name = config._refcnn_impl.name
     strict = config._refcnn_impl.strict
     policies = "checked" if strict else "not checked (use --strict-policies)"
-    return (
+    text = (
         f"refcnn conformance: implementation under test = {name}; oracle = {orc.describe()}; "
         f"policies (dtype, validation) {policies}\n{versions()}"
     )
+    declared = config._refcnn_impl.unsupported
+    if declared:
+        corners = "; ".join(f"{op}: {', '.join(sorted(c))}" for op, c in sorted(declared.items()))
+        text += f"\ndeclared unsupported (not run): {corners}"
+    return text
 
 
 def environment() -> dict[str, str]:
