@@ -144,7 +144,6 @@ def run(fn: Callable[[int], T], count: int) -> list[T]:
         futures = [_pool().submit(_in_shard, fn, index) for index in range(1, count)]
         try:
             first = _in_shard(fn, 0)
-        except BaseException:
-            wait(futures)  # let the others finish before the error propagates
-            raise
+        finally:
+            wait(futures)  # every shard ends before the lock is released
         return [first, *(future.result() for future in futures)]
