@@ -8,11 +8,18 @@ parameters, and a snippet that reproduces it with NumPy alone (the inputs and
 the expected values written out in full). The verdict reads these fields;
 pytest prints the text.
 
-Kinds: ``wrong values``, ``wrong shape`` (also: not an array, the wrong
-number of gradients), ``raised`` (the implementation raised), ``mutated
-input`` (an input array changed during the call), ``aliased output`` (an
-output shares memory with an input, or a later call changed it), and
-``wrong dtype`` (refcnn's policy, only with --strict-policies).
+Kinds: ``wrong values``, ``wrong shape`` (also: not an array, None, the
+wrong number of gradients), ``raised`` (the implementation raised),
+``mutated input`` (an input array changed during the call), ``aliased
+output`` (a later call changed an output: a buffer reused across calls; an
+input returned as the output; with --strict-policies also an output that is
+a view of an input), ``wrong dtype`` (complex, boolean, string or object
+values that do not equal the expected ones exactly; and refcnn's own dtype
+policy, only with --strict-policies), ``crashed`` (the implementation ended
+the test's process: a signal, ``os._exit``, ``sys.exit``, a
+KeyboardInterrupt of its own) and ``timed out`` (see
+:mod:`conformance.isolation`). ``suite error`` is an error of the suite's
+own code, never the implementation's.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from . import op_table
+from . import isolation, op_table
 
 # Relative tolerances, one place for all ops. A difference passes when
 # |got - expected| <= rtol * max(1, max|expected|): the error of a sum of
@@ -42,7 +49,13 @@ KINDS = (
     "mutated input",
     "aliased output",
     "wrong dtype",
+    "crashed",
+    "timed out",
+    "suite error",
 )
+# Output dtype kinds compared as numbers; any other kind (complex, bool,
+# strings, objects) passes only when it equals the expected values exactly.
+NUMERIC_KINDS = "fiu"
 _SUITE_DIR = str(Path(__file__).resolve().parent)
 
 
@@ -130,6 +143,23 @@ def reproduction(
     return "\n".join(lines)
 
 
+def _exactly_equal(got: np.ndarray, expected: np.ndarray) -> bool:
+    """Non-numeric values (complex, bool, strings) that equal the expected
+    ones exactly, e.g. a step function's booleans."""
+    try:
+        with np.errstate(all="ignore"):
+            return bool(np.array_equal(got, expected))
+    except Exception:
+        return False
+
+
+def _dtype_note(got: np.ndarray, input_dtype: Any) -> str:
+    """Names the output dtype when it differs from the input's."""
+    if input_dtype is None or got.dtype == np.dtype(input_dtype):
+        return ""
+    return f" (output dtype {got.dtype}, input dtype {np.dtype(input_dtype)})"
+
+
 def worst_element(got: np.ndarray, expected: np.ndarray) -> tuple[tuple[int, ...], float]:
     """Index of the largest absolute difference (NaN counts as infinite)."""
     diff = np.abs(got.astype(np.float64) - expected.astype(np.float64))
@@ -147,18 +177,22 @@ def assert_close(
     *,
     dtype: Any = None,
     params: Mapping[str, Any] | None = None,
+    input_dtype: Any = None,
 ) -> bool:
     """Raise a ConformanceError unless ``got`` matches; True when values
     were compared (False: both empty, only the shape was).
 
     ``dtype``: when given, also require ``got.dtype == dtype`` (refcnn's own
     policy; other implementations are checked for it only with --strict-policies).
+    ``input_dtype``: named in the message when the output's differs.
     """
     __tracebackhide__ = True  # pytest shows the message, not this helper's source
     kind, problem = "wrong shape", None
     if isinstance(got, float):
         dtype = None  # a loss returned as a Python float: no dtype to check
-    if not isinstance(got, np.ndarray):
+    if got is None:
+        problem = "returned None (a missing return?)"
+    elif not isinstance(got, np.ndarray):
         try:
             got = np.asarray(got)
         except Exception as exc:
@@ -166,10 +200,19 @@ def assert_close(
     if problem is None and got.dtype == object:
         problem = f"returned an object array: {got!r:.200}"
     if problem is None and got.shape != expected.shape:
-        problem = f"shape {got.shape}, expected {expected.shape}"
+        problem = f"shape {got.shape}, expected {expected.shape}{_dtype_note(got, input_dtype)}"
     if problem is None and dtype is not None and got.dtype != np.dtype(dtype):
         kind, problem = "wrong dtype", f"dtype {got.dtype}, expected {np.dtype(dtype)}"
-    if problem is None and expected.size:
+    if problem is None and got.dtype.kind not in NUMERIC_KINDS:
+        if not _exactly_equal(got, expected):
+            kind = "wrong dtype"
+            problem = (
+                f"returned {got.dtype} values where {expected.dtype} ones are expected "
+                f"(first element {got.flat[0]!r:.60})"
+                if got.size
+                else f"returned dtype {got.dtype}, expected {expected.dtype}"
+            )
+    elif problem is None and expected.size:
         scale = max(1.0, float(np.nanmax(np.abs(expected))))
         index, diff = worst_element(got, expected)
         if not diff <= rtol * scale:
@@ -177,7 +220,7 @@ def assert_close(
             problem = (
                 f"worst element at index {index}: expected {float(expected[index])!r}, "
                 f"got {float(got[index])!r}, |diff| = {diff:.3g} > tolerance {rtol * scale:.3g} "
-                f"(rtol {rtol:g} x scale {scale:.3g})"
+                f"(rtol {rtol:g} x scale {scale:.3g}){_dtype_note(got, input_dtype)}"
             )
     if problem is not None:
         raise ConformanceError(kind, what, problem, repro(), params=params)
@@ -205,16 +248,28 @@ def call_implementation(
     call: Callable[[], Any], what: str, repro: Callable[[], str], params: Mapping[str, Any]
 ) -> Any:
     """``call()``; an exception from the implementation becomes a
-    ``raised`` failure (pytest's skips and the suite's own failures pass)."""
+    ``raised`` failure, and ``SystemExit`` or a ``KeyboardInterrupt`` it
+    raised itself a ``crashed`` one (pytest's skips and the suite's own
+    failures pass through)."""
     __tracebackhide__ = True
     try:
         return call()
     except ConformanceError:
         raise
-    except Exception as exc:
-        if type(exc).__module__.startswith(("_pytest", "pytest")):
-            raise  # skip ("not provided") and the like
+    except BaseException as exc:
+        if not from_implementation(exc):
+            raise  # skip ("not provided"), hypothesis' control flow, a real Ctrl-C
         text = (str(exc).strip().splitlines() or [""])[0][:300]
+        if not isinstance(exc, Exception):
+            raise ConformanceError(
+                "crashed",
+                what,
+                f"the implementation raised {type(exc).__name__}({text}){_origin(exc)}, "
+                "which would end the test run",
+                repro(),
+                exception=type(exc).__name__,
+                params=params,
+            ) from exc
         raise ConformanceError(
             "raised",
             what,
@@ -223,6 +278,15 @@ def call_implementation(
             exception=type(exc).__name__,
             params=params,
         ) from exc
+
+
+FROM_IMPLEMENTATION = "_refcnn_from_implementation"
+
+
+def from_implementation(exc: BaseException) -> bool:
+    """True for an exception that the implementation's code raised (marked by
+    :meth:`Implementation.require`'s guard), not the suite or pytest."""
+    return bool(getattr(exc, FROM_IMPLEMENTATION, False))
 
 
 def copies(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -261,25 +325,30 @@ def assert_owns_memory(
     what: str,
     repro: Callable[[], str],
     params: Mapping[str, Any],
+    *,
+    views: bool = False,
+    passthrough: bool = False,
 ) -> None:
-    """No output shares memory with an input (a caller that updates an
-    output in place would change the input)."""
+    """No output is an input object itself (unless the op computes nothing,
+    ``passthrough``). A view of an input (``u.reshape(...)``, as the article's
+    flatten returns) is allowed; ``views=True`` (--strict-policies) reports
+    it too, since a caller that updates such an output in place changes the
+    input."""
     __tracebackhide__ = True
     for out_name, out in outputs.items():
         for in_name, value in inputs.items():
-            if (
-                isinstance(out, np.ndarray)
-                and isinstance(value, np.ndarray)
-                and out.size
-                and np.shares_memory(out, value)
-            ):
-                raise ConformanceError(
-                    "aliased output",
-                    what,
-                    f"the output {out_name} shares memory with the input {in_name}",
-                    repro(),
-                    params=params,
+            if not (isinstance(out, np.ndarray) and isinstance(value, np.ndarray)):
+                continue
+            if out is value and not passthrough:
+                problem = f"the output {out_name} is the input {in_name} itself, not a result"
+            elif views and out is not value and out.size and np.shares_memory(out, value):
+                problem = (
+                    f"the output {out_name} shares memory with the input {in_name} (a view; "
+                    "reported under --strict-policies only)"
                 )
+            else:
+                continue
+            raise ConformanceError("aliased output", what, problem, repro(), params=params)
 
 
 def assert_kept(
@@ -333,20 +402,26 @@ class Caller:
         handed, handed_params = copies(values), copies(params)
         self.handed = {**handed, **handed_params}
         run = op.call_backward if self.backward else op.call_forward
+        isolation.note_call(f"{call} (during {self.where})")
         result = call_implementation(
             lambda: run(impl.require, handed, handed_params),
             self.where,
-            lambda: raise_snippet(impl.name, op.imports, arrays, call),
+            lambda: raise_snippet(impl.name, self.imports, arrays, call),
             params,
         )
         assert_unchanged(
             self.handed,
             {**values, **params},
             self.where,
-            lambda: mutation_snippet(impl.name, op.imports, arrays, call),
+            lambda: mutation_snippet(impl.name, self.imports, arrays, call),
             params,
         )
         return result
+
+    @property
+    def imports(self) -> tuple[str, ...]:
+        """The functions the call needs (what a snippet imports)."""
+        return self.op.backward_imports if self.backward else self.op.forward_imports
 
 
 # --- snippets for the kinds that are not about values -----------------------------------
@@ -377,7 +452,8 @@ def alias_snippet(module: str, functions, arrays: Mapping[str, Any], call: str) 
     names = [n for n, v in arrays.items() if isinstance(v, np.ndarray)]
     lines += [f"got = {call}", _OUTPUTS]
     lines.append(
-        f"assert not any(np.shares_memory(o, v) for o in outputs for v in {_dict(names)}.values())"
+        f"assert not any(o is v or np.shares_memory(o, v) for o in outputs "
+        f"for v in {_dict(names)}.values())"
     )
     return "\n".join(lines)
 
@@ -443,11 +519,25 @@ def check_forward(impl, op, got, expected, arrays, params, rtol, context, enforc
         rtol,
         f"{op.name} forward ({context})",
         lambda: reproduction(
-            impl.name, op.imports, repro_arrays, op.forward_call_source(params), expected, rtol
+            impl.name,
+            op.forward_imports,
+            repro_arrays,
+            op.forward_call_source(params),
+            expected,
+            rtol,
         ),
         dtype=enforce,
         params=params,
+        input_dtype=_input_dtype(arrays),
     )
+
+
+def _input_dtype(arrays: Mapping[str, Any]) -> Any:
+    """The dtype of the first floating-point input (the test's dtype)."""
+    for value in arrays.values():
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            return value.dtype
+    return None
 
 
 def check_gradients(impl, op, result, expected, values, params, rtol, context, enforce=None):
@@ -466,7 +556,7 @@ def check_gradients(impl, op, result, expected, values, params, rtol, context, e
             f"{op.backward} must return {len(op.grads)} gradients "
             f"({', '.join('d' + g for g in op.grads)}), got {type(result).__name__}"
             + (f" of {len(result)}" if isinstance(result, tuple) else ""),
-            reproduction(impl.name, op.imports, arrays, call, None, rtol),
+            reproduction(impl.name, op.backward_imports, arrays, call, None, rtol),
             params=params,
         )
     compared = False
@@ -482,9 +572,10 @@ def check_gradients(impl, op, result, expected, values, params, rtol, context, e
             rtol,
             f"{op.name} backward d{name} ({context})",
             lambda name=name, pick=pick: reproduction(
-                impl.name, op.imports, arrays, call, expected[name], rtol, pick
+                impl.name, op.backward_imports, arrays, call, expected[name], rtol, pick
             ),
             dtype=enforce,
             params=params,
+            input_dtype=_input_dtype(values),
         )
     return compared

@@ -18,6 +18,7 @@ without them.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -27,6 +28,8 @@ from typing import Any
 
 import pytest
 
+from . import checks as ch
+from . import isolation
 from . import op_table as ot
 from .strategies import CORNERS
 from .verdict import NOT_PROVIDED, UNSUPPORTED
@@ -61,15 +64,25 @@ class Implementation:
         return self.name == REFERENCE
 
     def get(self, function: str) -> Callable | None:
+        """The module's function of that name; None when it has none (or its
+        ``__all__`` leaves it out)."""
+        exported = getattr(self.module, "__all__", None)
+        if exported is not None and function not in exported:
+            return None
         value = getattr(self.module, function, None)
         return value if callable(value) else None
 
     def require(self, function: str) -> Callable:
-        """The function, or skip the calling test as *not provided*."""
+        """The function, guarded (see :func:`guarded`), or skip the calling
+        test as *not provided*."""
         value = self.get(function)
         if value is None:
             pytest.skip(not_provided_reason(self.name, function))
-        return value
+        return guarded(value, function)
+
+    def found(self) -> list[str]:
+        """The article's functions the module provides, in the article's order."""
+        return [name for name in article_names() if self.get(name) is not None]
 
     def unsupported_corners(self, op: str) -> frozenset[str]:
         return self.unsupported.get(op, frozenset())
@@ -78,6 +91,58 @@ class Implementation:
         """Skip the calling test as *unsupported* if the corner is declared."""
         if corner in self.unsupported_corners(op):
             pytest.skip(f"{UNSUPPORTED}{corner!r} declared in {self.declared_by[(op, corner)]}")
+
+
+def guarded(function: Callable, name: str) -> Callable:
+    """``function`` that tells the isolating parent it is running, and marks
+    what it raises as the implementation's (so that the verdict never blames
+    the implementation for the suite's own errors, nor the other way round)."""
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        isolation.note_function(name)
+        try:
+            return function(*args, **kwargs)
+        except BaseException as exc:
+            try:
+                setattr(exc, ch.FROM_IMPLEMENTATION, True)
+            except Exception:  # an exception type without attributes: left unmarked
+                pass
+            raise
+
+    return call
+
+
+def article_names() -> list[str]:
+    """Every function name the suite may look up: the op table's and
+    refcnn's public API (which follows the article's names)."""
+    import refcnn
+
+    names = [f for op in ot.OPS for f in op.imports]
+    names += [n for n in getattr(refcnn, "__all__", ()) if callable(getattr(refcnn, n, None))]
+    return list(dict.fromkeys(names))
+
+
+def check_provides(name: str, module: ModuleType) -> None:
+    """UsageError for a module that binds an article name to something that
+    is not callable, or that provides none of the article's functions."""
+    exported = getattr(module, "__all__", None)
+    visible = [n for n in article_names() if exported is None or n in exported]
+    wrong = [n for n in visible if hasattr(module, n) and not callable(getattr(module, n))]
+    if wrong:
+        found = ", ".join(f"{n} = {type(getattr(module, n)).__name__}" for n in wrong[:8])
+        raise pytest.UsageError(
+            f"--impl {name}: binds article names to values that are not functions ({found}); "
+            "bind each to the function that implements it, or remove it"
+        )
+    if not any(callable(getattr(module, n, None)) for n in visible):
+        public = sorted(n for n in vars(module) if not n.startswith("_"))
+        listed = ", ".join(public[:12]) + (", ..." if len(public) > 12 else "") or "nothing"
+        where = " (its __all__ lists none of them)" if exported is not None else ""
+        raise pytest.UsageError(
+            f"--impl {name}: provides none of the article's functions{where} "
+            f"(convolution2d, max_pooling2d, ...); it has: {listed}"
+        )
 
 
 def resolve_name(option: str | None) -> str:
@@ -147,6 +212,7 @@ def load(name: str, strict: bool, unsupported_option: Iterable[str] = ()) -> Imp
             f"({type(exc).__name__}: {exc}). Pass an importable module path, e.g. "
             f"--impl mypackage.layers, with its folder on PYTHONPATH."
         ) from exc
+    check_provides(name, module)
     declarations = []
     if hasattr(module, DECLARATION):
         declarations.append((f"{name}.{DECLARATION}", getattr(module, DECLARATION)))

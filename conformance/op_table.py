@@ -23,7 +23,7 @@ a ``padding`` argument still runs the corners that do not need it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -67,6 +67,10 @@ class Op:
     backward_source: str = ""
     functions: tuple[str, ...] = ()  # every function a composed op calls
     notes: str = ""
+    # The op computes nothing (identity): returning an input object itself is
+    # no fault. Other ops may return views of inputs (flatten's reshape), not
+    # the inputs themselves.
+    passthrough: bool = False
 
     def __str__(self) -> str:
         return self.name
@@ -77,6 +81,16 @@ class Op:
     @property
     def imports(self) -> tuple[str, ...]:
         return self.functions or tuple(f for f in (self.forward, self.backward) if f)
+
+    @property
+    def forward_imports(self) -> tuple[str, ...]:
+        """The functions the forward calls (what its snippets import)."""
+        return self.imports if self.compose_forward is not None else (self.forward,)
+
+    @property
+    def backward_imports(self) -> tuple[str, ...]:
+        """The functions the backward calls (what its snippets import)."""
+        return self.imports if self.compose_backward is not None else (self.backward,)
 
     @property
     def gradient_corners(self) -> tuple[str, ...]:
@@ -668,7 +682,7 @@ TRAINER_OPS: tuple[Op, ...] = (
     _activation(
         "rrelu", _at_zero, min=st.sampled_from([0.0, 0.1]), max=st.sampled_from([0.1, 0.3])
     ),
-    _activation("identity"),
+    replace(_activation("identity"), passthrough=True),
     _activation("softplus"),
     _activation("softsign"),
     _activation("step", _at_zero),

@@ -129,3 +129,13 @@ class RefcnnOracle:
 
 def make_oracle() -> TorchOracle | RefcnnOracle:
     return TorchOracle() if torch_available() else RefcnnOracle()
+
+
+def preload() -> None:
+    """Import the oracle's modules (torch) in the process that forks the
+    tests' children (see :mod:`.isolation`), so that each child does not
+    import them again. Importing starts no threads, which forking needs."""
+    if torch_available():
+        import torch  # noqa: F401
+
+        from . import torch_reference  # noqa: F401

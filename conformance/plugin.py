@@ -11,16 +11,23 @@ plugin of the run already took it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import Flaky
 
 from . import checks as ch
 from . import implementation as impl_mod
+from . import isolation, reports
 from . import oracle as orc
 from . import verdict as vd
+
+SUITE_DIR = Path(__file__).resolve().parent
 
 PROFILE_VAR = "REFCNN_HYPOTHESIS_PROFILE"
 # "ci" (default): deterministic, so a run is reproducible and CI never flakes;
@@ -120,6 +127,27 @@ OPTIONS = (
             "help": "write every failure in full (message, parameters, snippet, trace) to PATH",
         },
     ),
+    (
+        "--refcnn-timeout",
+        "--timeout",
+        {
+            "default": isolation.DEFAULT_TIMEOUT,
+            "type": float,
+            "metavar": "SECONDS",
+            "help": "time limit of each test of the suite; a test still running then is "
+            f"reported 'timed out' (default {isolation.DEFAULT_TIMEOUT:g}; 0 for none)",
+        },
+    ),
+    (
+        "--refcnn-no-isolation",
+        "--no-isolation",
+        {
+            "action": "store_true",
+            "help": "run the tests in pytest's own process, not in a forked child each "
+            "(for debuggers; a crash or a hang of the implementation then ends the run "
+            "without a verdict, and --timeout does not apply)",
+        },
+    ),
 )
 
 
@@ -145,6 +173,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "verdict(op, check): the op and check a test judges")
     settings.load_profile(profile_name())
+    controller = not hasattr(config, "workerinput")
+    timeout = option(config, "timeout")
+    if timeout is None or not timeout >= 0:
+        raise pytest.UsageError(f"--timeout {timeout}: give the seconds per test, 0 for none")
+    config._refcnn_timeout = timeout or None
+    if controller:  # paths first: a bad one is said at once, not after the run
+        config._refcnn_outputs = reports.Outputs(
+            option(config, "report"), option(config, "failures")
+        )
     config._refcnn_impl = impl_mod.load(
         impl_mod.resolve_name(option(config, "impl")),
         option(config, "strict-policies"),
@@ -152,6 +189,42 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config._refcnn_verdict = vd.Verdict()
     config._refcnn_xfails = _read_xfails(option(config, "xfails-file"))
+    config._refcnn_isolate = (
+        isolation.available()
+        and not option(config, "no-isolation")
+        and not config.getoption("usepdb", False)
+    )
+    if config._refcnn_isolate:
+        orc.preload()  # import torch once here, not in every test's child process
+    if controller:
+        _stop_on_sigterm()
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops the run as Ctrl-C does: interrupted, never a pass."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    with contextlib.suppress(ValueError):  # not the main thread: leave the handler be
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    """The suite's tests run in a child process each (see :mod:`.isolation`)."""
+    config = item.config
+    if not getattr(config, "_refcnn_isolate", False) or not isolation.in_suite(item, SUITE_DIR):
+        return None
+    if not hasattr(config, "_refcnn_sandbox"):
+        config._refcnn_sandbox = isolation.Sandbox(config)
+    ihook = item.ihook
+    ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    reports = isolation.run_isolated(config._refcnn_sandbox, item, nextitem, config._refcnn_timeout)
+    for report in reports:
+        ihook.pytest_runtest_logreport(report=report)
+    ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
 
 
 def _read_xfails(path: str | None) -> dict[str, str]:
@@ -189,23 +262,25 @@ def _xfail_reason(item: pytest.Item, entries: dict[str, str]) -> tuple[str, str]
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     entries = config._refcnn_xfails
-    used = set()
     for item in items:
         key = vd.key_of(item)
         if key is not None:
             item.user_properties.append(("verdict", key))
         match = _xfail_reason(item, entries)
         if match is not None:
-            used.add(match[0])
             item.add_marker(pytest.mark.xfail(reason=f"--xfails-file: {match[1]}", strict=False))
-    unused = [test_id for test_id in entries if test_id not in used]
-    if unused and not hasattr(config, "workerinput"):
-        config._refcnn_unused_xfails = unused
-        for test_id in unused:
-            config.issue_config_time_warning(
-                pytest.PytestConfigWarning(f"--xfails-file: {test_id} matches no test"),
-                stacklevel=2,
-            )
+
+
+def unused_xfails(entries: dict[str, str], nodeids: set[str]) -> list[str]:
+    """The ``--xfails-file`` entries that match none of the tests that ran
+    (computed where the reports arrive, so also under pytest-xdist)."""
+    names = {nodeid: nodeid.rpartition("::")[2] for nodeid in nodeids}
+    unused = []
+    for test_id in entries:
+        pattern = re.compile(re.escape(test_id).replace(r"\*", ".*"))
+        if not any(pattern.fullmatch(n) or pattern.fullmatch(m) for n, m in names.items()):
+            unused.append(test_id)
+    return unused
 
 
 TALLY = pytest.StashKey[vd.Tally]()
@@ -231,15 +306,44 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 def failure_of(exc: BaseException) -> dict:
     """The verdict's record of a failure: the suite's own failures know their
-    kind; another AssertionError is a value check of a test without corners;
-    anything else was raised."""
+    kind; what the implementation raised where no check wrapped the call is
+    ``raised``; hypothesis' Flaky means the implementation did not give the
+    same result twice; another AssertionError is a value check of a test
+    without corners; anything else is an error of the suite itself."""
     if isinstance(exc, ch.ConformanceError):
         return exc.as_dict()
     message = (str(exc).strip().splitlines() or [""])[0][:300]
+    name = type(exc).__name__
+    if ch.from_implementation(exc):
+        kind = "raised" if isinstance(exc, Exception) else "crashed"
+        return {"kind": kind, "exception": name, "message": f"{name}: {message}"}
+    if isinstance(exc, Flaky):
+        return {
+            "kind": "wrong values",
+            "exception": name,
+            "message": "the implementation did not fail the same way twice on the same input "
+            f"(nondeterministic, or state kept between calls): {message}",
+        }
     if isinstance(exc, AssertionError):
         return {"kind": "wrong values", "message": message}
-    name = type(exc).__name__
-    return {"kind": "raised", "exception": name, "message": f"{name}: {message}"}
+    return {
+        "kind": "suite error",
+        "exception": name,
+        "message": f"{name}: {message} (an error in the suite's own code, not in the "
+        "implementation)",
+    }
+
+
+def pytest_runtest_logstart(nodeid: str, location) -> None:
+    config = _CONFIG.get("config")
+    if config is not None and not hasattr(config, "workerinput"):
+        config._refcnn_verdict.started(nodeid)
+
+
+def pytest_runtest_logfinish(nodeid: str, location) -> None:
+    config = _CONFIG.get("config")
+    if config is not None and not hasattr(config, "workerinput"):
+        config._refcnn_verdict.finished(nodeid)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -248,22 +352,63 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         config._refcnn_verdict.record(report)
 
 
+def pytest_keyboard_interrupt(excinfo) -> None:
+    config = _CONFIG.get("config")
+    if config is not None and not hasattr(config, "workerinput"):
+        config._refcnn_verdict.interrupted = str(excinfo.value) or "Ctrl-C"
+
+
+def pytest_internalerror(excrepr, excinfo) -> None:
+    config = _CONFIG.get("config")
+    if config is not None and not hasattr(config, "workerinput"):
+        config._refcnn_verdict.internal_error = str(excinfo.value)[:300] or excinfo.typename
+
+
 _CONFIG: dict = {}
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     _CONFIG["config"] = session.config
+    session.config._refcnn_session = session
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None and not hasattr(session.config, "workerinput"):
         reporter.write_line(header(session.config))  # also under -q
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The exit code says what the verdict says: 1 for a failure, 2 when the
+    run was interrupted, 3 for an error of the suite itself; 0 only when
+    every provided op truly passed."""
+    config = session.config
+    sandbox = getattr(config, "_refcnn_sandbox", None)
+    if sandbox is not None:
+        sandbox.close(kill=session.exitstatus == pytest.ExitCode.INTERRUPTED)
+    if hasattr(config, "workerinput") or not hasattr(config, "_refcnn_verdict"):
+        return
+    verdict: vd.Verdict = config._refcnn_verdict
+    if verdict.interrupted is None and exitstatus == pytest.ExitCode.INTERRUPTED:
+        verdict.interrupted = "the run was stopped"
+    if verdict.suite_errors():
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+    elif verdict.interrupted is not None:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+    elif verdict.failed and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    outputs: reports.Outputs = config._refcnn_outputs
+    name = config._refcnn_impl.name
+    lines = outputs.write(verdict, name, orc.describe(), environment())
+    if any(line.startswith("error:") for line in lines) and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+    config._refcnn_output_lines = lines
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return
     verdict: vd.Verdict = config._refcnn_verdict
-    if not verdict.cells:
+    if not verdict.cells and not verdict.status_lines():
         return
     name = config._refcnn_impl.name
     oracle = "torch" if orc.torch_available() else "golden fixtures + refcnn (no torch)"
@@ -272,16 +417,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if option(config, "coverage"):
         terminalreporter.section("conformance coverage: what the run drew")
         terminalreporter.write_line(verdict.coverage_table())
-    for test_id in getattr(config, "_refcnn_unused_xfails", []):
+    for test_id in unused_xfails(config._refcnn_xfails, verdict.nodeids):
         terminalreporter.write_line(f"warning: --xfails-file entry {test_id} matches no test")
-    path = option(config, "failures")
-    if path and verdict.failed:
-        count = verdict.write_failures(path)
-        terminalreporter.write_line(f"{count} failures in full (snippets, traces): {path}")
-    path = option(config, "report")
-    if path:
-        verdict.write_json(path, name, orc.describe(), environment())
-        terminalreporter.write_line(f"verdict written to {path}")
+    for line in getattr(config, "_refcnn_output_lines", []):
+        terminalreporter.write_line(line)
+    if verdict.suite_errors():
+        terminalreporter.write_line(
+            "refcnn conformance: the suite's own code failed (see 'suite error' above); the "
+            "verdict is incomplete. Please report it with the failures file to refcnn's "
+            "issue tracker."
+        )
 
 
 def header(config: pytest.Config) -> str:
@@ -292,6 +437,13 @@ def header(config: pytest.Config) -> str:
         f"refcnn conformance: implementation under test = {name}; oracle = {orc.describe()}; "
         f"policies (dtype, validation) {policies}\n{versions()}"
     )
+    found = config._refcnn_impl.found()
+    shown = found if config.get_verbosity() > 0 or len(found) <= 16 else [*found[:16], "..."]
+    text += f"\narticle functions found ({len(found)}): {', '.join(shown) or 'none'}"
+    if not config._refcnn_isolate:
+        text += "\nisolation off: a crash or hang of the implementation ends the run"
+    elif config._refcnn_timeout:
+        text += f"\neach test in a child process, time limit {config._refcnn_timeout:g} s"
     declared = config._refcnn_impl.unsupported
     if declared:
         corners = "; ".join(f"{op}: {', '.join(sorted(c))}" for op, c in sorted(declared.items()))

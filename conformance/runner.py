@@ -59,6 +59,19 @@ def parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"where every failure goes in full, if there are any (default {FAILURES_FILE})",
     )
+    p.add_argument(
+        "--timeout",
+        default=None,
+        metavar="SECONDS",
+        help="time limit of each test; a test still running then is reported 'timed out' "
+        "(default 300; 0 for none)",
+    )
+    p.add_argument(
+        "--no-isolation",
+        action="store_true",
+        help="run the tests in pytest's process, not a forked child each (for debuggers; a "
+        "crash or hang of the implementation then ends the run without a verdict)",
+    )
     p.add_argument("--junitxml", default=None, metavar="PATH", help="JUnit XML report")
     p.add_argument(
         "--thorough",
@@ -114,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         ("xfails_file", "--refcnn-xfails-file"),
         ("conformance_report", "--refcnn-report"),
         ("conformance_failures", "--refcnn-failures"),
+        ("timeout", "--refcnn-timeout"),
         ("junitxml", "--junitxml"),
     ):
         value = getattr(args, option)
@@ -124,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         pytest_args.append("--refcnn-strict-policies")
     if args.conformance_coverage:
         pytest_args.append("--refcnn-coverage")
+    if args.no_isolation:
+        pytest_args.append("--refcnn-no-isolation")
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     if args.workers != "0" and importlib.util.find_spec("xdist") is not None:

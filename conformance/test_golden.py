@@ -16,7 +16,7 @@ from . import checks as ch
 from . import golden
 from . import op_table as ot
 from .strategies import DTYPES
-from .test_ops import DTYPE_IDS, forward_functions, slug
+from .test_ops import DTYPE_IDS, slug
 
 GOLDEN_OPS = [name for name in golden.golden_ops() if name in ot.BY_NAME]
 CASES = [
@@ -40,7 +40,7 @@ def test_golden_fixtures_exist_for_every_op_and_corner() -> None:
 @pytest.mark.parametrize(("name", "corner", "dtype"), CASES)
 def test_golden_cases(name: str, corner: str, dtype: str, impl, tally) -> None:
     op = ot.BY_NAME[name]
-    for function in forward_functions(op):  # the backward is checked where provided
+    for function in op.forward_imports:  # the backward is checked where provided
         impl.require(function)
     impl.require_corner(name, corner)
     unsupported = impl.unsupported_corners(name)

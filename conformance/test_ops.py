@@ -97,18 +97,13 @@ def _prepare(impl, op: ot.Op, corner: str, functions: tuple[str, ...]) -> None:
     impl.require_corner(op.name, corner)
 
 
-def forward_functions(op: ot.Op) -> tuple[str, ...]:
-    """The functions the op's forward calls."""
-    return op.imports[:1] if op.compose_forward is None else op.imports
-
-
 def _where(op: ot.Op, check: str, corner: str, dtype: str, sample: Sample) -> str:
     return f"{op.name} {check} [{corner}, {dtype}] ({sample.params}, {sample.origin})"
 
 
 @pytest.mark.parametrize(("op", "corner", "dtype"), FORWARD)
 def test_forward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tally) -> None:
-    _prepare(impl, op, corner, forward_functions(op))
+    _prepare(impl, op, corner, op.forward_imports)
 
     def body(data: st.DataObject) -> None:
         sample = _draw(data, op, dtype, corner, impl)
@@ -186,7 +181,7 @@ def test_hygiene(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tall
     """Forward and backward leave their inputs alone and return arrays of
     their own: no memory shared with an input, none reused by a second call
     (with other inputs of the same shapes)."""
-    _prepare(impl, op, corner, forward_functions(op))
+    _prepare(impl, op, corner, op.forward_imports)
 
     def body(data: st.DataObject) -> None:
         sample = _draw(data, op, dtype, corner, impl)
@@ -227,8 +222,10 @@ def _own_outputs(impl, op: ot.Op, where: str, backward: bool, first, second, par
         outputs,
         caller.handed,
         where,
-        lambda: ch.alias_snippet(impl.name, op.imports, arguments, call),
+        lambda: ch.alias_snippet(impl.name, caller.imports, arguments, call),
         params,
+        views=impl.strict,
+        passthrough=op.passthrough,
     )
     kept = {k: np.array(v, copy=True) for k, v in outputs.items() if isinstance(v, np.ndarray)}
     caller(second, params)
@@ -237,7 +234,7 @@ def _own_outputs(impl, op: ot.Op, where: str, backward: bool, first, second, par
         kept,
         where,
         lambda: ch.reuse_snippet(
-            impl.name, op.imports, arguments, caller.arguments(second, params), call
+            impl.name, caller.imports, arguments, caller.arguments(second, params), call
         ),
         params,
     )

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 CHECKS = (
@@ -171,15 +170,31 @@ class Cell:
 class Verdict:
     def __init__(self) -> None:
         self.cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
+        self.running: dict[str, None] = {}  # tests started and not finished, in order
+        self.nodeids: set[str] = set()  # every test a report arrived for
+        self.interrupted: str | None = None  # why the run stopped early (Ctrl-C, SIGTERM)
+        self.internal_error: str | None = None
+        self.other_errors: list[dict] = []  # suite errors of tests that judge no op
         # (op, corner) -> dtype -> Tally of every example drawn there
         self.coverage: dict[tuple[str, str], dict[str, Tally]] = defaultdict(
             lambda: defaultdict(Tally)
         )
 
+    def started(self, nodeid: str) -> None:
+        self.running[nodeid] = None
+
+    def finished(self, nodeid: str) -> None:
+        self.running.pop(nodeid, None)
+
     def record(self, report: Any) -> None:
+        self.nodeids.add(report.nodeid)
         props = dict(report.user_properties)
         key = props.get("verdict")
         if key is None:
+            failure = props.get("failure")
+            if report.outcome == "failed" and failure and failure.get("kind") == "suite error":
+                trace = getattr(report, "longreprtext", "")
+                self.other_errors.append({**failure, "test": report.nodeid, "trace": trace})
             return
         op, check, corner, dtype = key
         cell = self.cells[(op, check)].corners[corner]
@@ -238,6 +253,34 @@ class Verdict:
     def failed(self) -> bool:
         return any(cell.total.failed for cell in self.cells.values())
 
+    @property
+    def passed(self) -> bool:
+        """Every provided op truly passed: nothing failed, the run finished,
+        and the suite itself raised nothing."""
+        return not (
+            self.failed
+            or self.interrupted is not None
+            or self.internal_error
+            or self.suite_errors()
+        )
+
+    def suite_errors(self) -> list[dict]:
+        return [f for f in self.failures() if f["kind"] == "suite error"] + self.other_errors
+
+    def status_lines(self) -> list[str]:
+        """What stopped the run early, and what was running then."""
+        lines = []
+        if self.interrupted is not None:
+            lines.append(f"INTERRUPTED ({self.interrupted}): the verdict is incomplete, not a pass")
+            if self.running:
+                lines.append(f"tests running when it stopped ({len(self.running)}):")
+                lines += [f"  {nodeid}" for nodeid in self.running]
+        if self.internal_error:
+            lines.append(f"INTERNAL ERROR of pytest or a plugin: {self.internal_error}")
+        for error in self.suite_errors():
+            lines.append(f"SUITE ERROR in {error['test']}: {error['message']}")
+        return lines
+
     def failures(self) -> list[dict]:
         return [
             f for cell in self.cells.values() for c in cell.corners.values() for f in c.failures
@@ -259,6 +302,9 @@ class Verdict:
         return status
 
     def table(self) -> str:
+        status = self.status_lines()
+        if not self.cells:
+            return "\n".join(status)
         shown = [op for op in self.ops() if not self.absent(op)]
         checks = [c for c in CHECKS if any(k[1] == c for k in self.cells if k[0] in shown)]
         rows = [["op", *checks]] + [
@@ -277,11 +323,17 @@ class Verdict:
         breakdown = self.breakdown()
         if breakdown:
             lines += ["", "corners that do not pass, or are declared unsupported:", *breakdown]
+        if status:
+            lines = [*status, "", *lines]
         return "\n".join(lines)
 
     def breakdown(self) -> list[str]:
         """One line per failing or unsupported corner of each op, and per
-        failing check without corners: status, checks, one-line reason."""
+        failing check without corners: status, checks, one-line reason.
+        Corners of an op that fail in the same checks for the same reason
+        share one line (``every corner but empty batch``)."""
+        from .op_table import BY_NAME
+
         rows = []
         for op in self.ops():
             by_corner: dict[str | None, dict[str, Corner]] = defaultdict(dict)
@@ -289,24 +341,35 @@ class Verdict:
                 if name == op:
                     for corner, result in cell.corners.items():
                         by_corner[corner][check] = result
+            groups: dict[tuple[str, str], list[str]] = {}
+            dtypes: dict[tuple[str, str], set[str]] = defaultdict(set)
             for corner, results in sorted(by_corner.items(), key=_corner_order):
                 ordered = [(c, results[c]) for c in CHECKS if c in results]
                 failed = [(c, r) for c, r in ordered if r.status == "FAIL"]
                 if failed:
                     check, result = failed[0]
-                    rows.append(
-                        [
-                            op,
-                            corner or "-",
-                            f"FAIL ({', '.join(c for c, _ in failed)})",
-                            _reason(op, corner, result.failures[0]),
-                        ]
-                    )
+                    status = f"FAIL ({', '.join(c for c, _ in failed)})"
+                    reason = _reason(op, corner, result.failures[0], dtype=False)
+                    if result.failures[0].get("dtype"):
+                        dtypes[(status, _without_corner(reason, corner))].add(
+                            result.failures[0]["dtype"]
+                        )
                 elif any(r.status == "unsupported" for _, r in ordered):
-                    reason = next(r.skip_reason for _, r in ordered if r.status == "unsupported")
-                    rows.append(
-                        [op, corner or "-", "unsupported", reason.removeprefix(UNSUPPORTED)]
-                    )
+                    skip = next(r.skip_reason for _, r in ordered if r.status == "unsupported")
+                    status, reason = "unsupported", skip.removeprefix(UNSUPPORTED)
+                else:
+                    continue
+                groups.setdefault((status, _without_corner(reason, corner)), []).append(
+                    corner or "-"
+                )
+            for (status, reason), corners in groups.items():
+                if dtypes.get((status, reason)):
+                    reason += f" [{', '.join(sorted(dtypes[(status, reason)]))}]"
+                if len(corners) > 1:
+                    reason = reason.replace(_CORNER_MARK, "<corner>")
+                else:
+                    reason = reason.replace(_CORNER_MARK, corners[0])
+                rows.append([op, _corners_text(corners, BY_NAME.get(op)), status, reason])
         return ["  " + line for line in _columns(rows)] if rows else []
 
     def coverage_table(self) -> str:
@@ -360,30 +423,56 @@ class Verdict:
                 for op in self.ops()
                 if any(name == op for name, _ in self.coverage)
             },
-            "all_provided_pass": not self.failed,
+            "interrupted": self.interrupted is not None,
+            "interrupted_by": self.interrupted,
+            "running_when_interrupted": list(self.running) if self.interrupted else [],
+            "internal_error": self.internal_error,
+            "suite_errors": [_failure_json(f) for f in self.suite_errors()],
+            "all_provided_pass": self.passed,
         }
 
-    def write_json(self, path: str, implementation: str, oracle: str, environment: dict) -> None:
-        Path(path).write_text(
-            json.dumps(self.as_json(implementation, oracle, environment), indent=2) + "\n",
-            encoding="utf-8",
-        )
+    def json_text(self, implementation: str, oracle: str, environment: dict) -> str:
+        return json.dumps(self.as_json(implementation, oracle, environment), indent=2) + "\n"
 
-    def write_failures(self, path: str) -> int:
-        """Every failure in full (message, parameters, snippet, pytest's
-        trace) to ``path``; returns how many."""
-        failures = self.failures()
+    def failures_text(self) -> str:
+        """Every failure in full: message, parameters, snippet, pytest's trace."""
+        failures = self.failures() + self.other_errors
         parts = []
         for failure in failures:
             parts.append(
                 "=" * 78
                 + f"\n{failure['test']}\n{failure['kind']}: {failure['message']}\n"
+                + (f"{failure['call']}\n" if failure.get("call") else "")
                 + f"parameters: {failure.get('params', {})}\n\n"
                 + (f"{failure['snippet']}\n\n" if failure.get("snippet") else "")
                 + failure.get("trace", "")
             )
-        Path(path).write_text("\n".join(parts) + "\n", encoding="utf-8")
-        return len(failures)
+        return "\n".join(parts) + "\n"
+
+
+_CORNER_MARK = "\x00corner\x00"
+
+
+def _without_corner(reason: str, corner: str | None) -> str:
+    """The reason with the corner's name taken out, so that corners failing
+    for the same reason compare equal."""
+    if not corner:
+        return reason
+    for old in (f'"{corner}"', f"'{corner}'", f':{corner}"'):
+        reason = reason.replace(old, old.replace(corner, _CORNER_MARK))
+    return reason
+
+
+def _corners_text(corners: list[str], op: Any) -> str:
+    """``plain``, ``padding, strides``, ``every corner``, ``every corner but empty batch``."""
+    if len(corners) < 3 or op is None:
+        return ", ".join(corners)
+    missing = [c for c in op.corners if c not in corners]
+    if not missing:
+        return "every corner"
+    if len(missing) <= 2:
+        return f"every corner but {', '.join(missing)}"
+    return ", ".join(corners)
 
 
 def _cell_json(cell: Cell, check: str) -> dict:
@@ -419,17 +508,16 @@ def _failure_json(failure: dict) -> dict:
     return {k: v for k, v in failure.items() if k != "trace"}
 
 
-def _reason(op: str, corner: str | None, failure: dict) -> str:
+def _reason(op: str, corner: str | None, failure: dict, dtype: bool = True) -> str:
     separator = " " if failure["kind"] == "raised" else ": "  # "raised TypeError: ..."
     text = f"{failure['kind']}{separator}{failure['message']}"
     if len(text) > REASON_WIDTH:
         text = text[: REASON_WIDTH - 3] + "..."
-    text += f" [{failure['dtype']}]" if failure.get("dtype") else ""
+    text += f" [{failure['dtype']}]" if failure.get("dtype") and dtype else ""
     if failure["kind"] == "raised" and corner not in (None, "plain", "mixed"):
         text += f'; declare it if intended: --unsupported "{op}:{corner}"'
-    if failure["kind"] == "aliased output" and "with the input" in failure["message"]:
-        test = failure["test"].rpartition("::")[2]
-        text += f"; if a view is intended, list {test} in --xfails-file"
+    if failure["kind"] == "aliased output" and "(a view;" in failure["message"]:
+        text += "; views are allowed without --strict-policies"
     return text
 
 

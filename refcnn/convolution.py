@@ -52,9 +52,24 @@ def _geometry(W: np.ndarray, padding: Pair, strides: Pair, out_hw: Pair, dtype) 
     return Geometry(W.shape[1:3], padding, strides, out_hw, np.dtype(dtype))
 
 
-def method(u_shape: tuple, W_shape: tuple, geometry: Geometry) -> type[Columns] | type[Banded]:
-    """The formulation for this geometry (see :mod:`refcnn._conv_methods`)."""
-    return Banded if banded(u_shape, W_shape, geometry) else Columns
+def method(
+    u_shape: tuple, W_shape: tuple, geometry: Geometry, *arrays: np.ndarray
+) -> type[Columns] | type[Banded]:
+    """The formulation for this geometry (see :mod:`refcnn._conv_methods`).
+    The banded one multiplies every input by the band's zeros too, so a NaN
+    or inf among ``arrays`` would reach outputs its window does not cover
+    (NaN * 0 is NaN): such inputs take im2col, which non-finite values affect
+    exactly as they do torch."""
+    if banded(u_shape, W_shape, geometry) and all(_finite(a) for a in arrays):
+        return Banded
+    return Columns
+
+
+def _finite(array: np.ndarray) -> bool:
+    """No NaN or inf in ``array`` (a sum that overflows says no too: the
+    caller then takes the path that is right either way)."""
+    with np.errstate(all="ignore"):
+        return bool(np.isfinite(array.sum()))
 
 
 # The work (``_conv_methods.work``, in float64) from which splitting im2col
@@ -83,7 +98,7 @@ def _forward(
     W = W.astype(dtype, copy=False)
     b = None if b is None else b.astype(dtype, copy=False)
     z = np.empty((u.shape[0], *out_hw, W.shape[0]), dtype=dtype)
-    formulation = method(u.shape, W.shape, geometry)
+    formulation = method(u.shape, W.shape, geometry, u, W)
     parts = split(formulation, u.shape, W.shape, geometry)
 
     shared = formulation.prepare(W, geometry)
@@ -277,7 +292,7 @@ def convolution2d_back(
     dtype = compute_dtype(dz, u, W, b)
     geometry = _geometry(W, padding, strides, out_hw, dtype)
     dz, W = dz.astype(dtype, copy=False), W.astype(dtype, copy=False)
-    formulation = method(u.shape, W.shape, geometry)
+    formulation = method(u.shape, W.shape, geometry, u, W, dz)
     parts = split(formulation, u.shape, W.shape, geometry)
     return gradients(
         lambda index: formulation(u[parts[index]], geometry, _scratch.local()),

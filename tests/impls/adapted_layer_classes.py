@@ -18,13 +18,19 @@ def _pair(value):
     return (value, value) if isinstance(value, int) else value
 
 
-convolution2d, convolution2d_back = from_layer(
-    "convolution2d",
-    lambda W, b, padding, strides: Convolution(W, b, stride=strides, pad=padding),
-    data="NCHW",
-    filters="OIHW",
-    grads={"W": "dW", "b": "db"},
-)
+def adapt_convolution(layer_class: type) -> tuple:
+    """``from_layer`` for a convolution class of this style (the planted bug
+    in tests/impls/broken/ swaps in its own class)."""
+    return from_layer(
+        "convolution2d",
+        lambda W, b, padding, strides: layer_class(W, b, stride=strides, pad=padding),
+        data="NCHW",
+        filters="OIHW",
+        grads={"W": "dW", "b": "db"},
+    )
+
+
+convolution2d, convolution2d_back = adapt_convolution(Convolution)
 max_pooling2d, max_pooling2d_back = from_layer(
     "max_pooling2d",
     lambda pool_size, padding, strides: Pooling(*_pair(pool_size), stride=strides, pad=padding),

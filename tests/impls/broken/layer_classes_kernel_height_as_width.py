@@ -3,8 +3,8 @@ from the kernel's height, which shows only with non-square kernels."""
 
 import numpy as np
 
-from refcnn.conformance.adapters import from_layer
 from tests.impls.adapted_layer_classes import *  # noqa: F403
+from tests.impls.adapted_layer_classes import adapt_convolution
 from tests.impls.styles import layer_classes
 
 
@@ -20,10 +20,4 @@ class Convolution(layer_classes.Convolution):
         )
 
 
-convolution2d, convolution2d_back = from_layer(
-    "convolution2d",
-    lambda W, b, padding, strides: Convolution(W, b, stride=strides, pad=padding),
-    data="NCHW",
-    filters="OIHW",
-    grads={"W": "dW", "b": "db"},
-)
+convolution2d, convolution2d_back = adapt_convolution(Convolution)
