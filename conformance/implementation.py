@@ -102,8 +102,11 @@ def guarded(function: Callable, name: str) -> Callable:
     def call(*args: Any, **kwargs: Any) -> Any:
         isolation.note_function(name)
         try:
-            return function(*args, **kwargs)
+            result = function(*args, **kwargs)
+            isolation.note_function("")
+            return result
         except BaseException as exc:
+            isolation.note_function("")
             try:
                 setattr(exc, ch.FROM_IMPLEMENTATION, True)
             except Exception:  # an exception type without attributes: left unmarked

@@ -16,7 +16,8 @@ so they are never lost, and its distribution mode does not matter.
 
 One child serves many tests because forking one per test would repeat each
 process's one-time work (hypothesis' and torch's caches) for every test:
-the default run took 74 s so, against 33 s in pytest's own process.
+the default run took 74 s so, against 33 s in pytest's own process (35 s
+with one child per pytest process).
 
 The child sits in a process group of its own, so that Ctrl-C reaches the
 parent alone, which kills the child (and whatever it started) and stops the
@@ -35,6 +36,7 @@ import contextlib
 import ctypes
 import faulthandler
 import gc
+import mmap
 import os
 import pickle
 import select
@@ -54,12 +56,40 @@ from _pytest.runner import runtestprotocol
 OUTPUT_LIMIT = 64 * 1024  # bytes of a test phase's output kept (the last ones)
 DEFAULT_TIMEOUT = 300.0  # seconds per test; the slowest test of a plain-Python loop
 # implementation takes about 10 s on 2 cores
-_CALL, _FUNCTION, _REPORTS, _ERROR = b"C", b"F", b"R", b"E"
+_REPORTS, _ERROR = b"R", b"E"
 _HEADER = struct.Struct("!cQ")
 _PR_SET_PDEATHSIG = 1
 
-# In the child: the pipe to the parent, for notes of the call in progress.
-_notes_fd: int | None = None
+
+class Notes:
+    """What the child is doing, in memory it shares with the parent (written
+    at every call of the implementation, read only after a crash or a
+    time-out: no system call, no wake-up of the parent): the call in
+    progress (the snippet's call and the test's context) and the name of the
+    implementation's function running, empty once it returned."""
+
+    CALL, FUNCTION = slice(0, 3840), slice(3840, 4096)
+
+    def __init__(self) -> None:
+        self.memory = mmap.mmap(-1, 4096)  # shared with the forked child
+
+    def write(self, field: slice, text: str) -> None:
+        data = text.encode("utf-8", "replace")[: field.stop - field.start - 2]
+        self.memory[field.start : field.start + 2] = len(data).to_bytes(2, "little")
+        self.memory[field.start + 2 : field.start + 2 + len(data)] = data
+
+    def read(self, field: slice) -> str:
+        size = min(int.from_bytes(self.memory[field.start : field.start + 2], "little"),
+                   field.stop - field.start - 2)  # fmt: skip
+        return self.memory[field.start + 2 : field.start + 2 + size].decode("utf-8", "replace")
+
+    def clear(self) -> None:
+        self.write(self.CALL, "")
+        self.write(self.FUNCTION, "")
+
+
+# In the child: the notes shared with the parent.
+_notes: Notes | None = None
 
 
 def available() -> bool:
@@ -69,14 +99,16 @@ def available() -> bool:
 def note_call(text: str) -> None:
     """Tell the parent which call of the implementation is in progress (named
     in the verdict if the test crashes or times out there)."""
-    if _notes_fd is not None:
-        _send(_notes_fd, _CALL, text[:2000].encode("utf-8", "replace"))
+    if _notes is not None:
+        _notes.write(Notes.CALL, text)
+        _notes.write(Notes.FUNCTION, "")
 
 
 def note_function(name: str) -> None:
-    """Tell the parent which of the implementation's functions is running."""
-    if _notes_fd is not None:
-        _send(_notes_fd, _FUNCTION, name[:200].encode("utf-8", "replace"))
+    """Tell the parent which of the implementation's functions is running
+    (``""``: none, it returned)."""
+    if _notes is not None:
+        _notes.write(Notes.FUNCTION, name)
 
 
 def _send(fd: int, kind: bytes, payload: bytes) -> None:
@@ -175,23 +207,28 @@ def _die_with(parent: int) -> None:
         os._exit(0)
 
 
-def _serve(config: pytest.Config, parent: int, commands: int, replies: int) -> None:
+def _serve(config: pytest.Config, parent: int, commands: int, replies: int, notes: Notes) -> None:
     """The child's loop: read a node id (and the next test's), run that test,
     send its reports; until the parent closes the command pipe."""
-    global _notes_fd
+    global _notes
     _die_with(parent)
     os.setpgid(0, 0)  # Ctrl-C at the terminal reaches the parent, which ends us
     faulthandler.disable()  # its dump would go to the terminal; the parent reports the signal
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_DFL)
-    _notes_fd = replies
+    _notes = notes
     _bound_output(config)
+    if "torch" in sys.modules:
+        # If the parent ran torch (tests outside the suite in the same run), its
+        # OpenMP threads are not in this child: one thread, the pool unused.
+        sys.modules["torch"].set_num_threads(1)
     session = config._refcnn_session
     items = {item.nodeid: item for item in session.items}
     lines = os.fdopen(commands, "r", encoding="utf-8")
     for line in lines:
         nodeid, _, next_id = line.rstrip("\n").partition("\t")
         item = items[nodeid]
+        notes.clear()
         reports = runtestprotocol(item, log=False, nextitem=items.get(next_id))
         data = [config.hook.pytest_report_to_serializable(config=config, report=r) for r in reports]
         _send(replies, _REPORTS, pickle.dumps(data))
@@ -236,6 +273,7 @@ class Sandbox:
         _warm_up()
         command_read, command_write = os.pipe()
         reply_read, reply_write = os.pipe()
+        self.notes = Notes()
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: serve tests, and leave at once, skipping atexit
@@ -243,7 +281,7 @@ class Sandbox:
             try:
                 os.close(command_write)
                 os.close(reply_read)
-                _serve(self.config, parent, command_read, reply_write)
+                _serve(self.config, parent, command_read, reply_write, self.notes)
             except BaseException as exc:
                 code = 70
                 with contextlib.suppress(BaseException):
@@ -286,6 +324,8 @@ class Sandbox:
             self.close(kill=True)
             raise
         if outcome.reports is None:
+            outcome.last_call = self.notes.read(Notes.CALL)
+            outcome.last_function = self.notes.read(Notes.FUNCTION)
             if not outcome.timed_out:
                 with contextlib.suppress(ChildProcessError):
                     _, outcome.status = os.waitpid(self.pid, 0)
@@ -298,12 +338,7 @@ class Sandbox:
         position = 0
         for kind, payload, end in _frames(bytes(self.buffer)):
             position = end
-            if kind == _CALL:
-                outcome.last_call = payload.decode("utf-8", "replace")
-                outcome.last_function = ""
-            elif kind == _FUNCTION:
-                outcome.last_function = payload.decode("utf-8", "replace")
-            elif kind == _ERROR:
+            if kind == _ERROR:
                 outcome.error = payload.decode("utf-8", "replace")
             elif kind == _REPORTS:
                 outcome.reports = pickle.loads(payload)
@@ -392,6 +427,8 @@ def run_isolated(
     """The reports of ``item`` run in the sandbox's child process."""
     outcome = sandbox.run(item, nextitem, timeout)
     where = f" in {outcome.last_function}()" if outcome.last_function else ""
+    if outcome.last_call and not outcome.last_function:
+        where = " outside the implementation's functions (in the suite's own code)"
     if not outcome.last_function and not outcome.last_call:
         where = " before it called the implementation"
     call = f"last call: {outcome.last_call}" if outcome.last_call else ""

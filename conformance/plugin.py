@@ -296,7 +296,7 @@ def tally(request: pytest.FixtureRequest) -> vd.Tally:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    if call.when == "call":
+    if call.when == "call" and isolation.in_suite(item, SUITE_DIR):
         if TALLY in item.stash:
             item.user_properties.append(("tally", item.stash[TALLY].as_dict()))
         if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):

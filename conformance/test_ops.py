@@ -144,10 +144,13 @@ def test_backward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tal
 
 @pytest.mark.parametrize(("op", "corner", "dtype"), GRADIENT)
 def test_gradient_matches_finite_differences(
-    op: ot.Op, corner: str, dtype: str, request, impl, tally
+    op: ot.Op, corner: str, dtype: str, request, impl, oracle, tally
 ) -> None:
     """Central differences of sum(forward * dz), float64, tie-free inputs: a
-    check of the backward that needs neither torch nor the fixtures."""
+    check of the backward against the implementation's own forward. So that
+    a wrong forward is not blamed on the backward, the forward is first
+    checked on the same inputs (against the oracle, and for giving the same
+    result twice)."""
     _prepare(impl, op, corner, op.imports)
 
     def body(data: st.DataObject) -> None:
@@ -156,6 +159,7 @@ def test_gradient_matches_finite_differences(
         where = _where(op, "gradient", corner, dtype, sample)
         forward = ch.Caller(impl, op, where)
         z = np.asarray(forward(sample.arrays, params))
+        _check_forward_first(impl, op, forward, z, oracle.forward(op, sample), sample, params)
         dz = _grad_output(data, z.shape, dtype)
 
         def loss(arrays: dict[str, np.ndarray]) -> float:
@@ -174,6 +178,31 @@ def test_gradient_matches_finite_differences(
         tally.count(op.tags(sample), compared)
 
     run_examples(request, examples(corner, op.gradient_corners), body)
+
+
+def _check_forward_first(impl, op: ot.Op, forward, z, expected, sample: Sample, params) -> None:
+    """The gradient check's forward on its own inputs: right, and the same
+    on a second call; else the cell fails as a wrong forward, not a backward."""
+    __tracebackhide__ = True
+    where = f"{op.name} gradient, checking the forward first"
+    rtol = ch.rtol_for(z.dtype if z.dtype.kind == "f" else "float64", op.rtol)
+    try:
+        ch.check_forward(impl, op, z, expected, sample.arrays, params, rtol, where)
+        again = np.asarray(forward(sample.arrays, params))
+        try:
+            ch.check_forward(impl, op, again, z, sample.arrays, params, rtol, where)
+        except ch.ConformanceError as exc:
+            exc.message = f"a second call gave another result: {exc.message}"
+            raise
+    except ch.ConformanceError as exc:
+        raise ch.ConformanceError(
+            exc.kind,
+            exc.where,
+            f"wrong forward on the gradient check's inputs: {exc.message}",
+            exc.snippet,
+            exc.exception,
+            exc.params,
+        ) from None
 
 
 @pytest.mark.parametrize(("op", "corner", "dtype"), HYGIENE)

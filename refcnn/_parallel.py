@@ -42,6 +42,19 @@ _inside = threading.local()  # set in the threads of a running region: no nestin
 _state: dict[str, Any] = {"threads": None, "pool": None, "blas": None}
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has none of its parent's threads (multiprocessing, the
+    conformance suite's sandbox): the copied pool would wait for them for
+    ever. Start afresh; a new pool is made when needed."""
+    global _lock
+    _lock = threading.Lock()
+    _state["pool"] = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -80,11 +81,31 @@ def save_checkpoint(
 
 def load_checkpoint(path: Path, build: Callable[[dict], model_module.Model]):
     """``(model, optimizer, learn_info, settings)``; ``build(settings)`` makes
-    the untrained model whose parameters are then replaced."""
+    the untrained model whose parameters are then replaced. ValueError, one
+    line naming the file and what is wrong, for a file that is not a whole
+    refcnn checkpoint (missing, truncated, corrupted, another kind of file)."""
+    path = Path(path)
     try:
-        archive = np.load(Path(path), allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: not a refcnn checkpoint ({exc})") from None
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the checkpoint ({exc.strerror})") from None
+    if magic != b"PK\x03\x04":  # .npz files are zip archives
+        raise ValueError(f"{path}: not a refcnn checkpoint (not an .npz archive)")
+    try:
+        return _read_checkpoint(path, build)
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError) as exc:
+        reason = f"{type(exc).__name__}: {exc}".strip()
+        raise ValueError(f"{path}: a truncated or corrupted checkpoint ({reason})") from None
+    except ValueError as exc:
+        message = str(exc)
+        if not message.startswith(str(path)):
+            message = f"{path}: a truncated or corrupted checkpoint ({message})"
+        raise ValueError(message) from None
+
+
+def _read_checkpoint(path: Path, build: Callable[[dict], model_module.Model]):
+    archive = np.load(path, allow_pickle=False)
     with archive:
         if "meta" not in archive.files:
             raise ValueError(f"{path}: not a refcnn checkpoint (no meta entry)")

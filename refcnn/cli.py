@@ -21,6 +21,7 @@ import io
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -49,20 +50,26 @@ def _parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train the article's CNN on MNIST")
     train.add_argument("--epochs", type=int, default=30, help="total epochs (default 30)")
-    train.add_argument("--batch-size", type=int, default=100)
-    train.add_argument("--optimizer", choices=sorted(optim.OPTIMIZERS), default="SGD")
+    # Defaults of None: on --resume, an option given explicitly that differs
+    # from the run's is a conflict, one left out is the run's.
+    train.add_argument("--batch-size", type=int, default=None, help="default 100")
+    train.add_argument(
+        "--optimizer", choices=sorted(optim.OPTIMIZERS), default=None, help="default SGD"
+    )
     train.add_argument(
         "--lr",
         type=float,
         default=None,
         help="learning rate (eta, or alpha for Adam); default: the optimizer's own (SGD: 0.1)",
     )
-    train.add_argument("--seed", type=int, default=10, help="seed of every random draw")
+    train.add_argument(
+        "--seed", type=int, default=None, help="seed of every random draw (default 10)"
+    )
     train.add_argument(
         "--dtype",
         choices=("float64", "float32"),
-        default="float64",
-        help="float64 as in the article, float32 for speed",
+        default=None,
+        help="float64 as in the article (the default), float32 for speed",
     )
     train.add_argument(
         "--data-dir",
@@ -108,9 +115,41 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+TRAIN_DEFAULTS = {"batch_size": 100, "optimizer": "SGD", "seed": 10, "dtype": "float64"}
+
+
 def _data_source(data_dir: str | None) -> str:
     chosen = data_dir or os.environ.get(data.ENV_VAR)
-    return str(Path(chosen).expanduser().resolve()) if chosen else "embedded"
+    if not chosen:
+        return "embedded"
+    path = Path(chosen).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--data-dir {chosen}: is a file; give the folder of the MNIST files")
+    return str(path)
+
+
+def _check_out(out: Path) -> None:
+    """The output folder can be made and written, before any training."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: is a file; give a folder for log, plot and checkpoint")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".refcnn-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot write there ({exc.strerror})") from None
+
+
+def _resume_conflicts(args: argparse.Namespace, saved: dict) -> list[str]:
+    """Options given on the command line that differ from the run's own."""
+    conflicts = []
+    for key in ("batch_size", "optimizer", "lr", "seed", "dtype"):
+        given = getattr(args, key)
+        if given is not None and given != saved.get(key, TRAIN_DEFAULTS.get(key)):
+            option = "--" + key.replace("_", "-")
+            conflicts.append(f"{option} {given} (the run's: {saved.get(key)})")
+    return conflicts
 
 
 def _load_data(source: str):
@@ -209,17 +248,18 @@ class _Interrupt:
 def train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     ckpt = out / "checkpoint.npz"
+    chosen = {
+        k: v if getattr(args, k) is None else getattr(args, k) for k, v in TRAIN_DEFAULTS.items()
+    }
     settings = {
         "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "optimizer": args.optimizer,
+        **chosen,
         "lr": args.lr,
-        "seed": args.seed,
-        "dtype": args.dtype,
         "data": _data_source(args.data_dir),
     }
-    if args.epochs < 0 or args.batch_size < 1:
+    if args.epochs < 0 or settings["batch_size"] < 1:
         raise SystemExit("refcnn train: --epochs must be >= 0 and --batch-size >= 1")
+    _check_out(out)
     if args.threads is not None and args.threads < 1:
         raise SystemExit("refcnn train: --threads must be >= 1")
     try:
@@ -232,6 +272,13 @@ def train(args: argparse.Namespace) -> int:
         # Only --epochs (the new total) and --data-dir apply; the rest of the
         # run's settings are the checkpoint's, so the run stays one run.
         model, optimizer, info, saved = checkpoint.load_checkpoint(ckpt, _build)
+        conflicts = _resume_conflicts(args, saved)
+        if conflicts:
+            raise ValueError(
+                f"--resume continues the run in {out} with its own settings; these options "
+                f"differ from them: {'; '.join(conflicts)}. Leave them out to resume, or "
+                "start a new run with --overwrite or another --out"
+            )
         # The sums of the shards' gradients depend on the thread count: resume
         # with the run's own (checkpoints older than threads were 1-threaded).
         threads = args.threads or saved.get("threads", 1)
@@ -242,8 +289,10 @@ def train(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         settings = {**saved, "epochs": args.epochs, "threads": threads}
-        if args.data_dir is not None:
+        if args.data_dir is not None and _data_source(args.data_dir) != saved["data"]:
             settings["data"] = _data_source(args.data_dir)
+            print(f"resuming with the data in {settings['data']} (the run used "
+                  f"{saved['data']})", file=sys.stderr)  # fmt: skip
         kept = ", ".join(
             f"{k}={settings[k]!r}"
             for k in ("batch_size", "optimizer", "lr", "seed", "dtype", "threads")
@@ -259,7 +308,7 @@ def train(args: argparse.Namespace) -> int:
                 f"continue it or --overwrite to start again"
             )
         model = _build(settings)
-        optimizer = _optimizer(args.optimizer, args.lr)
+        optimizer = _optimizer(settings["optimizer"], args.lr)
         info = None
     _parallel.set_num_threads(settings["threads"])
     (x_train, t_train), (x_test, t_test) = _load_data(settings["data"])

@@ -107,14 +107,53 @@ OPTIMIZERS: dict[str, Callable] = {
 }
 
 
+# The domain of each hyper-parameter: (low, high, whether low and high are allowed).
+# A learning rate of 0 trains nothing and a negative one climbs the loss;
+# decay rates outside [0, 1) make the state grow without bound.
+DOMAINS = {
+    "eta": (0.0, np.inf, (False, False)),
+    "alpha": (0.0, np.inf, (False, False)),
+    "eps": (0.0, np.inf, (False, False)),
+    "mu": (0.0, 1.0, (True, False)),
+    "rho": (0.0, 1.0, (True, False)),
+    "beta1": (0.0, 1.0, (True, False)),
+    "beta2": (0.0, 1.0, (True, False)),
+}
+
+
+def check_hyperparameters(name: str, params: dict[str, Any]) -> None:
+    """ValueError naming the hyper-parameter that is not a finite number in
+    its domain, or that ``name`` does not take."""
+    import inspect
+
+    accepted = [p for p in inspect.signature(OPTIMIZERS[name]).parameters if p in DOMAINS]
+    for key, value in params.items():
+        if key not in accepted:
+            raise ValueError(f"{name} takes no hyper-parameter {key!r}; it takes {accepted}")
+        low, high, (low_ok, high_ok) = DOMAINS[key]
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: {key} must be a number, got {value!r}") from None
+        inside = (number > low or (low_ok and number == low)) and (
+            number < high or (high_ok and number == high)
+        )
+        if not np.isfinite(number) or not inside:
+            interval = f"{'[' if low_ok else '('}{low:g}, {high:g}{']' if high_ok else ')'}"
+            raise ValueError(f"{name}: {key} must be a finite number in {interval}, got {value!r}")
+
+
 def create_optimizer(func: Callable | str = SGD, **params: Any) -> dict[str, Any]:
     """An optimizer for :func:`refcnn.learn`: the update function, its
-    hyper-parameters, and (filled in by training) the state of every
-    parameter, so that passing it back to ``learn`` continues where it was."""
+    hyper-parameters (each checked against its domain: learning rates and
+    eps finite and positive, decay rates in [0, 1)), and (filled in by
+    training) the state of every parameter, so that passing it back to
+    ``learn`` continues where it was."""
     if isinstance(func, str):
         if func not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {func!r}; choose one of {sorted(OPTIMIZERS)}")
         func = OPTIMIZERS[func]
     if func not in OPTIMIZERS.values():
         raise ValueError(f"func must be one of {sorted(OPTIMIZERS)}, got {func!r}")
+    check_hyperparameters(func.__name__, params)
     return {"func": func, "params": dict(params), "stats": {}}

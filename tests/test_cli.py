@@ -191,3 +191,87 @@ def test_ctrl_c_is_not_lost_when_a_library_swallows_it() -> None:
             interrupt._handler(signal.SIGINT, None)  # no raise inside
             written.append("checkpoint, log, plot")
     assert written == ["checkpoint, log, plot"]
+
+
+# --- bad arguments and bad files: one line naming what is wrong, exit 2, nothing trained
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--lr", "-1"), "SGD: eta must be a finite number in (0, inf), got -1.0"),
+        (("--lr", "nan"), "SGD: eta must be a finite number in (0, inf), got nan"),
+        (("--lr", "inf"), "SGD: eta must be a finite number in (0, inf), got inf"),
+        (("--optimizer", "Adam", "--lr", "0"), "Adam: alpha must be a finite number in (0, inf)"),
+        (("--out", "a_file"), "--out a_file: is a file; give a folder"),
+        (("--data-dir", "a_file"), "--data-dir a_file: is a file; give the folder"),
+    ],
+)
+def test_train_rejects_bad_arguments_before_training(args, says, tmp_path: Path) -> None:
+    (tmp_path / "a_file").write_text("not a folder\n")
+    result = refcnn("train", "--epochs", "1", "--no-progress", *args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert says in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert "epoch 1" not in result.stderr and not (tmp_path / "refcnn-run" / "log.csv").exists()
+
+
+def test_out_that_cannot_be_written_is_said_before_training(tmp_path: Path) -> None:
+    if os.geteuid() == 0:  # root writes anywhere but /proc and the like
+        out = "/proc/refcnn-run"
+    else:
+        (tmp_path / "locked").mkdir(mode=0o500)
+        out = str(tmp_path / "locked" / "run")
+    result = refcnn("train", "--epochs", "1", "--no-progress", "--out", out, cwd=tmp_path)
+    assert result.returncode == 2 and f"--out {out}: cannot write there" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run of zero epochs (RMSprop, lr 0.01): a checkpoint to resume and break."""
+    folder = tmp_path_factory.mktemp("run")
+    result = refcnn(
+        "train", "--epochs", "0", "--optimizer", "RMSprop", "--lr", "0.01", "--no-progress",
+        "--out", "run", cwd=folder,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        ("truncated", "a truncated or corrupted checkpoint (BadZipFile"),
+        ("text", "not a refcnn checkpoint (not an .npz archive)"),
+        ("zeroed", "a truncated or corrupted checkpoint"),
+    ],
+)
+def test_damaged_checkpoint_is_one_line(damage: str, says: str, finished_run: Path) -> None:
+    data = (finished_run / "run" / "checkpoint.npz").read_bytes()
+    damaged = {
+        "truncated": data[: len(data) // 3],
+        "text": b"epoch,train_acc\n1,0.5\n",
+        "zeroed": data[:64] + bytes(len(data) - 128) + data[-64:],
+    }[damage]
+    broken = finished_run / f"{damage}" / "checkpoint.npz"
+    broken.parent.mkdir(exist_ok=True)
+    broken.write_bytes(damaged)
+    for args in (
+        ("evaluate", str(broken)),
+        ("train", "--out", damage, "--resume", "--epochs", "1"),
+    ):
+        result = refcnn(*args, cwd=finished_run)
+        assert result.returncode == 2, (args, result.stderr[-2000:])
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and says in lines[0] and "checkpoint.npz" in lines[0], lines
+
+
+def test_resume_names_each_conflicting_option(finished_run: Path) -> None:
+    result = refcnn(
+        "train", "--out", "run", "--resume", "--epochs", "1", "--optimizer", "Adam",
+        "--seed", "3", "--lr", "0.01", "--batch-size", "50", cwd=finished_run,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    message = result.stderr
+    assert "--optimizer Adam (the run's: RMSprop)" in message
+    assert "--seed 3 (the run's: 10)" in message and "--batch-size 50 (the run's: 100)" in message
+    assert "--lr" not in message.split("differ from them:")[1]  # the run's own lr: no conflict

@@ -185,3 +185,22 @@ def test_resume_keeps_the_runs_thread_count(tmp_path: Path) -> None:
     other = run_refcnn("train", "--resume", "--epochs", "3", "--threads", "1", "--out", "b",
                        cwd=tmp_path)  # fmt: skip
     assert other.returncode == 0 and "will not be bit-identical" in other.stderr
+
+
+def test_a_forked_child_gets_a_pool_of_its_own() -> None:
+    """After the pool has run, a forked child (multiprocessing, the suite's
+    sandbox) must not wait for the parent's threads."""
+    script = """
+import os, sys
+import numpy as np
+from refcnn import _parallel
+_parallel.set_num_threads(2)
+assert _parallel.run(lambda i: i, 2) == [0, 1]  # the parent's pool now has a thread
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if _parallel.run(lambda i: i * 10, 2) == [0, 10] else 1)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+    result = subprocess.run([sys.executable, "-c", script], timeout=60, capture_output=True)
+    assert result.returncode == 0, result.stderr

@@ -114,7 +114,7 @@ def _start(args: list[str], tmp_path: Path) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
@@ -345,3 +345,49 @@ def test_captured_output_is_bounded() -> None:
     assert first == f"[{printed - 65536} earlier bytes of output dropped]"
     assert last == "tail from stderr"
     assert int(length) == len(first) + 1 + 65536
+
+
+def test_snippet_imports_only_the_functions_its_check_calls(tmp_path: Path) -> None:
+    _, verdict, _ = run_suite(
+        "tests.impls.hostile.forward_only",
+        tmp_path,
+        "-k",
+        "convolution2d and test_forward and plain",
+    )
+    failure = _cell(verdict, "convolution2d", "plain")["failure"]
+    snippet = failure["snippet"]
+    assert "from tests.impls.hostile.forward_only import convolution2d\n" in snippet
+    result = subprocess.run(
+        [sys.executable, "-c", snippet],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1 and "AssertionError" in result.stderr, result.stderr[-2000:]
+
+
+def test_an_error_of_the_suite_is_the_suites(tmp_path: Path) -> None:
+    code, verdict, output = run_suite(
+        "tests.impls.hostile.sabotage", tmp_path, "-k", "flatten2d and test_forward and plain"
+    )
+    assert code == 3, output[-3000:]
+    assert "SUITE ERROR" in output and "please report it" in output.lower()
+    failure = _cell(verdict, "flatten2d", "plain")["failure"]
+    assert failure["kind"] == "suite error" and "ZeroDivisionError" in failure["message"]
+    assert not verdict["all_provided_pass"] and verdict["suite_errors"]
+
+
+def test_a_wrong_forward_is_not_blamed_on_the_backward(tmp_path: Path) -> None:
+    """flipped_filter's backward is right; its forward is not. The gradient
+    check (finite differences of the implementation's own forward) says so."""
+    code, verdict, _ = run_suite(
+        "tests.impls.broken.flipped_filter",
+        tmp_path,
+        "-k",
+        "convolution2d and test_gradient and plain",
+    )
+    assert code == 1
+    failure = _cell(verdict, "convolution2d", "plain", "gradient")["failure"]
+    assert failure["message"].startswith("wrong forward on the gradient check's inputs: "), failure
