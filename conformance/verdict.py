@@ -220,6 +220,9 @@ class Verdict:
                 failure.setdefault("message", _first_line(report))
                 failure["trace"] = getattr(report, "longreprtext", "")
                 cell.failures.append(failure)
+                # the first failure shown must not depend on which xdist worker
+                # reported first: float64 before float32, then by test id
+                cell.failures.sort(key=_failure_order)
             elif report.outcome == "skipped":
                 reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
                 reason = reason.removeprefix("Skipped: ")
@@ -448,6 +451,13 @@ class Verdict:
                 + failure.get("trace", "")
             )
         return "\n".join(parts) + "\n"
+
+
+_DTYPE_ORDER = {"float64": 0, "float32": 1}
+
+
+def _failure_order(failure: dict) -> tuple[int, str]:
+    return _DTYPE_ORDER.get(failure.get("dtype") or "", 2), failure.get("test", "")
 
 
 _CORNER_MARK = "\x00corner\x00"
