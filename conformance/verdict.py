@@ -155,7 +155,8 @@ class Cell:
     @property
     def total(self) -> Corner:
         total = Corner()
-        for corner in self.corners.values():
+        # in the corners' order, not the order reports arrived in (xdist)
+        for _, corner in sorted(self.corners.items(), key=_corner_order):
             total.add(corner)
         return total
 
