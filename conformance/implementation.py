@@ -102,16 +102,15 @@ def guarded(function: Callable, name: str) -> Callable:
     def call(*args: Any, **kwargs: Any) -> Any:
         isolation.note_function(name)
         try:
-            result = function(*args, **kwargs)
-            isolation.note_function("")
-            return result
+            return function(*args, **kwargs)
         except BaseException as exc:
-            isolation.note_function("")
             try:
                 setattr(exc, ch.FROM_IMPLEMENTATION, True)
             except Exception:  # an exception type without attributes: left unmarked
                 pass
             raise
+        finally:
+            isolation.note_function("")
 
     return call
 

@@ -133,6 +133,13 @@ def _frames(buffer: bytes) -> Iterator[tuple[bytes, bytes, int]]:
 # --- in the child ------------------------------------------------------------------
 
 
+def _flush_python_streams() -> None:
+    """What Python's own buffers hold goes to file descriptors 1 and 2 now."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+
+
 class BoundedOutput:
     """File descriptors 1 and 2 go to a pipe that a thread drains, keeping the
     last ``limit`` bytes; stands in for pytest's global capture."""
@@ -144,9 +151,7 @@ class BoundedOutput:
         self.lock = threading.Lock()
         self.read_end, write_end = os.pipe()
         os.set_blocking(self.read_end, False)
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
+        _flush_python_streams()
         os.dup2(write_end, 1)
         os.dup2(write_end, 2)
         os.close(write_end)
@@ -173,9 +178,7 @@ class BoundedOutput:
                     del self.data[: len(self.data) - self.limit]
 
     def read(self) -> CaptureResult[str]:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
+        _flush_python_streams()
         self._read_available()
         with self.lock:
             text = self.data.decode("utf-8", "replace")

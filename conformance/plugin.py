@@ -252,12 +252,15 @@ def _xfail_reason(item: pytest.Item, entries: dict[str, str]) -> tuple[str, str]
     """An entry matches the full node id, or the id from the test name on;
     ``*`` matches any characters (``test_forward[flatten2d-*]``: every
     corner and dtype)."""
-    name = item.nodeid.rpartition("::")[2]
     for test_id, reason in entries.items():
-        pattern = re.compile(re.escape(test_id).replace(r"\*", ".*"))
-        if pattern.fullmatch(item.nodeid) or pattern.fullmatch(name):
+        if _matches(test_id, item.nodeid):
             return test_id, reason
     return None
+
+
+def _matches(test_id: str, nodeid: str) -> bool:
+    pattern = re.compile(re.escape(test_id).replace(r"\*", ".*"))
+    return bool(pattern.fullmatch(nodeid) or pattern.fullmatch(nodeid.rpartition("::")[2]))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -274,13 +277,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def unused_xfails(entries: dict[str, str], nodeids: set[str]) -> list[str]:
     """The ``--xfails-file`` entries that match none of the tests that ran
     (computed where the reports arrive, so also under pytest-xdist)."""
-    names = {nodeid: nodeid.rpartition("::")[2] for nodeid in nodeids}
-    unused = []
-    for test_id in entries:
-        pattern = re.compile(re.escape(test_id).replace(r"\*", ".*"))
-        if not any(pattern.fullmatch(n) or pattern.fullmatch(m) for n, m in names.items()):
-            unused.append(test_id)
-    return unused
+    return [t for t in entries if not any(_matches(t, nodeid) for nodeid in nodeids)]
 
 
 TALLY = pytest.StashKey[vd.Tally]()
@@ -398,10 +395,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     outputs: reports.Outputs = config._refcnn_outputs
     name = config._refcnn_impl.name
-    lines = outputs.write(verdict, name, orc.describe(), environment())
-    if any(line.startswith("error:") for line in lines) and session.exitstatus == 0:
+    config._refcnn_output_lines = outputs.write(verdict, name, orc.describe(), environment())
+    if outputs.error and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
-    config._refcnn_output_lines = lines
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

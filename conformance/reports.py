@@ -112,6 +112,7 @@ class Outputs:
     def __init__(self, report: str | None, failures: str | None) -> None:
         self.report = Claim(report, "--conformance-report") if report else None
         self.failures = Claim(failures, "--conformance-failures") if failures else None
+        self.error: str | None = None  # why writing them failed, if it did
 
     def notes(self) -> list[str]:
         return [c.note for c in (self.report, self.failures) if c is not None and c.note]
@@ -133,6 +134,7 @@ class Outputs:
                 self.report.write(verdict.json_text(name, oracle, environment))
                 lines.append(f"verdict written to {self.report.path}")
         except OSError as exc:
+            self.error = str(exc)
             lines.append(f"error: could not write the run's files: {exc}")
         finally:
             self.close()

@@ -354,18 +354,17 @@ class Verdict:
                     check, result = failed[0]
                     status = f"FAIL ({', '.join(c for c, _ in failed)})"
                     reason = _reason(op, corner, result.failures[0], dtype=False)
-                    if result.failures[0].get("dtype"):
-                        dtypes[(status, _without_corner(reason, corner))].add(
-                            result.failures[0]["dtype"]
-                        )
+                    dtype = result.failures[0].get("dtype")
                 elif any(r.status == "unsupported" for _, r in ordered):
                     skip = next(r.skip_reason for _, r in ordered if r.status == "unsupported")
                     status, reason = "unsupported", skip.removeprefix(UNSUPPORTED)
+                    dtype = None
                 else:
                     continue
-                groups.setdefault((status, _without_corner(reason, corner)), []).append(
-                    corner or "-"
-                )
+                key = (status, _without_corner(reason, corner))
+                groups.setdefault(key, []).append(corner or "-")
+                if dtype:
+                    dtypes[key].add(dtype)
             for (status, reason), corners in groups.items():
                 if dtypes.get((status, reason)):
                     reason += f" [{', '.join(sorted(dtypes[(status, reason)]))}]"

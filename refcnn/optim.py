@@ -34,6 +34,7 @@ defaults.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -124,8 +125,6 @@ DOMAINS = {
 def check_hyperparameters(name: str, params: dict[str, Any]) -> None:
     """ValueError naming the hyper-parameter that is not a finite number in
     its domain, or that ``name`` does not take."""
-    import inspect
-
     accepted = [p for p in inspect.signature(OPTIMIZERS[name]).parameters if p in DOMAINS]
     for key, value in params.items():
         if key not in accepted:

@@ -183,6 +183,19 @@ def run_suite(
     return result.returncode, verdict, result.stdout + result.stderr
 
 
+def run_snippet(snippet: str) -> subprocess.CompletedProcess:
+    """A failure's reproduction snippet, run as a user would, from the
+    repository (its modules importable)."""
+    return subprocess.run(
+        [sys.executable, "-c", snippet],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def failing(verdict: dict) -> dict[tuple[str, str], set[str | None]]:
     """(op, check) -> the corners that FAIL (None for a check without corners)."""
     found = {}
@@ -248,19 +261,10 @@ def test_failure_record_is_short_and_reproduces_with_numpy_alone(tmp_path: Path)
     assert "import torch" not in snippet and "from tests.impls.broken" in snippet
     # torch is made unimportable: the snippet needs NumPy and the module only
     blocked = "import sys; sys.modules['torch'] = None\n" + snippet
-    result = subprocess.run(
-        [sys.executable, "-c", blocked],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_snippet(blocked)
     assert result.returncode == 1 and "AssertionError" in result.stderr, result.stderr[-2000:]
     fixed = snippet.replace("from tests.impls.broken.flatten_channel_first", "from refcnn")
-    result = subprocess.run(
-        [sys.executable, "-c", fixed], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    result = run_snippet(fixed)
     assert result.returncode == 0, result.stderr[-2000:]  # the correct layer passes it
 
 
@@ -275,12 +279,9 @@ def test_hygiene_snippets_reproduce(name: str, kind: str, tmp_path: Path) -> Non
     op = "max_pooling2d" if name == "cached_output_buffer" else "average_pooling2d"
     failure = verdict["ops"][op]["hygiene"]["corners"]["plain"]["failure"]
     assert failure["kind"] == kind
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for module, code in ((f"tests.impls.broken.{name}", 1), ("refcnn", 0)):
         snippet = failure["snippet"].replace(f"from tests.impls.broken.{name}", f"from {module}")
-        result = subprocess.run(
-            [sys.executable, "-c", snippet], cwd=ROOT, env=env, capture_output=True, timeout=120
-        )
+        result = run_snippet(snippet)
         assert result.returncode == code, (module, result.stderr[-2000:])
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_harness import ROOT, run_suite
+from tests.test_harness import ROOT, run_snippet, run_suite
 
 
 def _cell(verdict: dict, op: str, corner: str, check: str = "forward") -> dict:
@@ -103,13 +103,13 @@ def test_crash_or_hang_is_reported_in_its_cell(name: str, workers: str, tmp_path
     assert seconds < TIMEOUT + 60
 
 
-def _start(args: list[str], tmp_path: Path) -> subprocess.Popen:
+def _start(args: list[str], tmp_path: Path, cwd: Path = ROOT) -> subprocess.Popen:
     """The command in a process group of its own, with SIGINT at its default
     (a shell's background job would ignore it); the hanging module marks
-    when its hang begins."""
+    when its hang begins (see :func:`_wait_for_hang`)."""
     return subprocess.Popen(
         [sys.executable, "-m", "refcnn.conformance", *args],
-        cwd=ROOT,
+        cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(ROOT), "HANG_MARKER": str(tmp_path / "hanging")},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -117,6 +117,13 @@ def _start(args: list[str], tmp_path: Path) -> subprocess.Popen:
         start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+
+
+def _wait_for_hang(process: subprocess.Popen, tmp_path: Path) -> None:
+    deadline = time.monotonic() + 180
+    while not (tmp_path / "hanging").exists():
+        assert time.monotonic() < deadline and process.poll() is None, "the hang never began"
+        time.sleep(0.2)
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])
@@ -138,10 +145,7 @@ def test_interrupted_run_is_not_a_pass(how: str, workers: str, tmp_path: Path) -
         ],
         tmp_path,
     )
-    deadline = time.monotonic() + 180
-    while not (tmp_path / "hanging").exists():  # max pooling passes; average pooling hangs
-        assert time.monotonic() < deadline and process.poll() is None, "the hang never began"
-        time.sleep(0.2)
+    _wait_for_hang(process, tmp_path)  # max pooling passes; average pooling hangs
     time.sleep(1)
     if how == "ctrl-c":
         os.killpg(process.pid, signal.SIGINT)  # as a terminal does: the whole group
@@ -259,11 +263,8 @@ def test_passing_run_removes_a_stale_failures_file(tmp_path: Path) -> None:
 
 
 def test_concurrent_runs_never_claim_each_others_files(tmp_path: Path) -> None:
-    first = subprocess.Popen(
+    first = _start(
         [
-            sys.executable,
-            "-m",
-            "refcnn.conformance",
             "--impl",
             "tests.impls.hostile.hang",
             "-n",
@@ -275,17 +276,11 @@ def test_concurrent_runs_never_claim_each_others_files(tmp_path: Path) -> None:
             "--timeout",
             "60",
         ],
+        tmp_path,
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "HANG_MARKER": str(tmp_path / "hanging")},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
     )
     try:
-        deadline = time.monotonic() + 180
-        while not (tmp_path / "hanging").exists():  # the first run holds its paths and hangs
-            assert time.monotonic() < deadline and first.poll() is None, "the hang never began"
-            time.sleep(0.2)
+        _wait_for_hang(first, tmp_path)  # the first run holds its paths and hangs
         second = _runner(
             "--impl",
             "refcnn",
@@ -365,14 +360,7 @@ def test_snippet_imports_only_the_functions_its_check_calls(tmp_path: Path) -> N
     failure = _cell(verdict, "convolution2d", "plain")["failure"]
     snippet = failure["snippet"]
     assert "from tests.impls.hostile.forward_only import convolution2d\n" in snippet
-    result = subprocess.run(
-        [sys.executable, "-c", snippet],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_snippet(snippet)
     assert result.returncode == 1 and "AssertionError" in result.stderr, result.stderr[-2000:]
 
 

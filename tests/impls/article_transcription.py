@@ -8,19 +8,14 @@ not a bug."""
 
 import numpy as np
 
+from tests.impls.article_loops import zero_pad  # float64 zeros around u, as the article pads
+
 
 def _two(value):
     """An int means the same value for height and width; else (h, w)."""
     if type(value) == int:  # noqa: E721 - as the article tests it
         return value, value
     return value
-
-
-def _padded(u, ph, pw):
-    n, h, w, c = u.shape
-    pu = np.zeros((n, h + 2 * ph, w + 2 * pw, c))
-    pu[:, ph : ph + h, pw : pw + w, :] = u
-    return pu
 
 
 def _out(size, window, stride):
@@ -31,7 +26,7 @@ def convolution2d(u, W, b, padding=0, strides=1):
     (ph, pw), (sh, sw) = _two(padding), _two(strides)
     n = u.shape[0]
     fn, fh, fw, fc = W.shape
-    pu = _padded(u, ph, pw)
+    pu = zero_pad(u, ph, pw)
     zh, zw = _out(pu.shape[1], fh, sh), _out(pu.shape[2], fw, sw)
     weights = W.reshape(fn, fh * fw * fc).T
     z = np.zeros((n, zh, zw, fn))
@@ -46,7 +41,7 @@ def convolution2d_back(dz, u, W, b, padding=0, strides=1, calc_du_flag=True):
     (ph, pw), (sh, sw) = _two(padding), _two(strides)
     n, h, w, c = u.shape
     fn, fh, fw, fc = W.shape
-    pu = _padded(u, ph, pw)
+    pu = zero_pad(u, ph, pw)
     zh, zw = dz.shape[1], dz.shape[2]
     flat_w = W.reshape(fn, fh * fw * fc)
     dpu = np.zeros(pu.shape)
@@ -67,7 +62,7 @@ def _pool_geometry(u, pool_size, padding, strides):
     if strides is None:
         strides = pool_size
     (kh, kw), (ph, pw), (sh, sw) = _two(pool_size), _two(padding), _two(strides)
-    pu = _padded(u, ph, pw)
+    pu = zero_pad(u, ph, pw)
     return pu, (kh, kw), (ph, pw), (sh, sw), _out(pu.shape[1], kh, sh), _out(pu.shape[2], kw, sw)
 
 
