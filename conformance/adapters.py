@@ -27,6 +27,16 @@ each a few lines in the module you pass to ``--impl``:
           params=lambda padding, strides: {"stride": strides, "pad": padding},
           data="NCHW", filters="OIHW")
 
+* ``from_autodiff``: one forward written in an array library with automatic
+  differentiation (torch, JAX, a framework of your own), and its
+  vector-Jacobian product; the backward is derived::
+
+      def conv(u, W, b, *, padding, strides):   # torch tensors, NCHW and OIHW
+          return torch.nn.functional.conv2d(u, W, b, stride=strides, padding=padding)
+
+      convolution2d, convolution2d_back = from_autodiff(
+          "convolution2d", conv, vjp="torch", data="NCHW", filters="OIHW")
+
 Layouts: data ``"NHWC"`` (the article's) or ``"NCHW"``; filters ``"FHWC"``
 (the article's ``(fn, fh, fw, fc)``), ``"OIHW"`` (torch's ``(out, in, kh,
 kw)``) or ``"HWIO"`` (Keras' ``(kh, kw, in, out)``). 4-D arrays only are
@@ -44,6 +54,7 @@ unsupported (see ``conformance.implementation``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -292,6 +303,167 @@ def from_cache_functions(
         return tuple(
             _convert(n, g, data, filters, True) for n, g in zip(names, result, strict=True)
         )
+
+    article_forward.__name__ = layer_name
+    article_backward.__name__ = f"{layer_name}_back"
+    return article_forward, article_backward
+
+
+# --- layers written with automatic differentiation -------------------------------
+
+VJP = Callable[[Callable[..., Any], Sequence[Any], Any], Sequence[Any]]
+
+
+def ordinary(array: np.ndarray) -> np.ndarray:
+    """A fresh C-ordered copy with the strides of a new array. A transposed
+    view that NumPy flags contiguous can keep odd strides on its size-1 axes
+    (NHWC ``(n, 1, 1, c)`` seen as NCHW has strides ``(c, 1, c, c)``
+    elements), which a framework may trust and misread; the adapter must not
+    hand it such an artifact of its own layout conversion."""
+    return np.array(array, order="C", copy=True)
+
+
+def _torch_tensor(array: np.ndarray) -> Any:
+    import torch
+
+    return torch.from_numpy(ordinary(array))
+
+
+def _torch_vjp(function: Callable[..., Any], primals: Sequence[Any], cotangent: Any) -> list:
+    """torch.autograd's vector-Jacobian product of ``function`` at ``primals``."""
+    import torch
+
+    leaves = [p.detach().clone().requires_grad_(p.is_floating_point()) for p in primals]
+    with torch.enable_grad():
+        out = function(*leaves)
+    wanted = [leaf for leaf in leaves if leaf.requires_grad]
+    if not out.requires_grad:  # an empty batch, or a result that ignores its inputs
+        return [torch.zeros_like(leaf) for leaf in leaves]
+    grads = iter(torch.autograd.grad(out, wanted, grad_outputs=cotangent, allow_unused=True))
+    result = []
+    for leaf in leaves:
+        g = next(grads) if leaf.requires_grad else None
+        result.append(torch.zeros_like(leaf) if g is None else g)
+    return result
+
+
+BUILT_IN_VJPS: dict[str, tuple[VJP, Callable[[np.ndarray], Any]]] = {
+    "torch": (_torch_vjp, _torch_tensor),
+}
+
+
+def to_numpy(value: Any, hook: Callable[[Any], Any] | None = None) -> np.ndarray:
+    """An array of another library as a NumPy array: ``hook(value)`` when
+    given, else by ``.numpy()`` (after ``.detach()`` where there is one:
+    torch), DLPack, or ``__array__``."""
+    if hook is not None:
+        value = hook(value)
+    if isinstance(value, np.ndarray):
+        return value
+    if callable(getattr(value, "detach", None)):
+        value = value.detach()
+    if callable(getattr(value, "numpy", None)):
+        try:
+            return np.asarray(value.numpy())
+        except Exception:  # on another device, say: try the others
+            pass
+    if hasattr(value, "__dlpack__"):
+        try:
+            return np.from_dlpack(value)
+        except Exception:
+            pass
+    return np.asarray(value)
+
+
+def from_autodiff(
+    article_name: str,
+    forward: Callable[..., Any],
+    *,
+    vjp: str | VJP,
+    data: str = "NHWC",
+    filters: str = "FHWC",
+    to_framework: Callable[[np.ndarray], Any] | None = None,
+    to_array: Callable[[Any], Any] | None = None,
+) -> tuple[Callable, Callable]:
+    """The article's forward and backward of ``article_name`` (a layer:
+    ``convolution2d``, ``max_pooling2d``, ``average_pooling2d``,
+    ``flatten2d``) from a forward written with automatic differentiation.
+
+    ``forward(u, *weights, **parameters)`` takes the arrays (``u``, and
+    ``W``, ``b`` for the convolution) in the ``data`` and ``filters``
+    layouts, as ``to_framework`` makes them, and the article's parameters
+    by keyword with the defaults filled in (``padding``, ``strides``,
+    ``pool_size``; ints or ``(h, w)`` tuples as drawn). ``vjp(f, primals,
+    cotangent)`` returns the gradients of ``f`` (a function of the arrays
+    only) at ``primals``, one per primal, for the output gradient
+    ``cotangent``; ``vjp="torch"`` uses torch.autograd, and makes the arrays
+    contiguous torch tensors (``to_framework`` defaults to leaving NumPy
+    arrays as they are for a callable ``vjp``: most libraries accept them).
+
+    Results come back as NumPy arrays (``to_array`` first when given; then
+    ``.numpy()``, DLPack or ``__array__``) in the article's layouts and in
+    the dtype of ``u``: a result the framework computed in another dtype is
+    converted, with a RuntimeWarning that says so (once per function and
+    dtypes). The backward ignores ``z`` (autodiff does not need it) and
+    returns ``du`` (and ``dW``, ``db``)."""
+    layer_name = _layer_name(article_name)
+    _check_layouts(data, filters)
+    if isinstance(vjp, str):
+        if vjp not in BUILT_IN_VJPS:
+            raise ValueError(
+                f"vjp must be a callable or one of {sorted(BUILT_IN_VJPS)}, got {vjp!r}"
+            )
+        vjp, default_input = BUILT_IN_VJPS[vjp]
+        to_framework = to_framework or default_input
+    elif not callable(vjp):
+        raise TypeError(f"vjp must be a callable or a name, got {type(vjp).__name__}")
+    to_framework = to_framework or ordinary
+    names = SIGNATURES[layer_name][0]  # ("u", "W", "b") or ("u",)
+    warned: set[tuple[str, str]] = set()
+
+    def framework_inputs(arrays: Sequence[Any]) -> list[Any]:
+        return [
+            to_framework(_convert(n, np.asarray(a), data, filters, back=False))
+            for n, a in zip(names, arrays, strict=True)
+        ]
+
+    def back_to_numpy(name: str, value: Any, dtype: np.dtype, function: str) -> np.ndarray:
+        array = _convert(name, to_numpy(value, to_array), data, filters, back=True)
+        if array.dtype != dtype and array.dtype.kind in "fc" and dtype.kind == "f":
+            key = (str(array.dtype), str(dtype))
+            if key not in warned:
+                warned.add(key)
+                warnings.warn(
+                    f"{function}: the framework computed in {array.dtype} for {dtype} inputs; "
+                    f"results converted to {dtype}, with {array.dtype}'s precision",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            array = array.astype(dtype)
+        return array
+
+    def parameters(given: Mapping[str, Any]) -> dict[str, Any]:
+        return article_parameters(layer_name, given)  # calc_du_flag is not passed on
+
+    def article_forward(u: Any, *weights: Any, **given: Any) -> np.ndarray:
+        params = parameters(given)
+        out = forward(*framework_inputs((u, *weights)), **params)
+        return back_to_numpy("z", out, np.asarray(u).dtype, layer_name)
+
+    def article_backward(dz: Any, u: Any, *rest: Any, **given: Any) -> Any:
+        weights = rest[len(rest) - (len(names) - 1) :] if len(names) > 1 else ()
+        params = parameters(given)
+        primals = framework_inputs((u, *weights))
+        cotangent = to_framework(_convert("dz", np.asarray(dz), data, filters, back=False))
+        grads = list(vjp(lambda *arrays: forward(*arrays, **params), primals, cotangent))
+        if len(grads) != len(names):
+            raise ValueError(f"vjp returned {len(grads)} gradients for {len(names)} inputs")
+        dtype = np.asarray(u).dtype
+        result = tuple(
+            back_to_numpy(f"d{n}", g, dtype, f"{layer_name}_back")
+            for n, g in zip(names, grads, strict=True)
+        )
+        return result if len(result) > 1 else result[0]
 
     article_forward.__name__ = layer_name
     article_backward.__name__ = f"{layer_name}_back"

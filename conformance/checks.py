@@ -40,6 +40,8 @@ RTOL = {"float64": 1e-10, "float32": 1e-4}
 # Central differences with step 1e-6 in float64 are good to about 1e-8.
 FINITE_DIFFERENCE_STEP = 1e-6
 FINITE_DIFFERENCE_RTOL = 1e-6
+# Random directions per input of the directional-derivative check.
+DIRECTIONS = 2
 REPRO_START = "--- reproduce with NumPy alone ---"
 REPRO_END = "--- end of reproduction ---"
 KINDS = (
@@ -324,6 +326,49 @@ def assert_unchanged(
         )
 
 
+def memory_of(value: Any) -> np.ndarray | None:
+    """A NumPy array over ``value``'s own memory, without copying, for any
+    array type that exposes it (NumPy, DLPack: torch, JAX, CuPy on the CPU;
+    ``__array_interface__``; the buffer protocol); None when it does not."""
+    if isinstance(value, np.ndarray):
+        return value
+    if value is None or isinstance(value, (int, float, complex, str)):
+        return None
+    candidates = [value]
+    if callable(getattr(value, "detach", None)):  # torch refuses DLPack with autograd
+        try:
+            candidates.append(value.detach())
+        except Exception:
+            pass
+    for candidate in candidates:
+        if hasattr(candidate, "__dlpack__"):
+            try:
+                return np.from_dlpack(candidate)
+            except Exception:
+                continue
+    if hasattr(value, "__array_interface__"):
+        try:
+            return np.asarray(value)
+        except Exception:
+            return None
+    try:
+        return np.asarray(memoryview(value))
+    except TypeError:
+        return None
+
+
+def snapshot(value: Any) -> np.ndarray | None:
+    """A NumPy copy of an output of any array type (None for no array)."""
+    memory = memory_of(value)
+    if memory is not None:
+        return np.array(memory, copy=True)
+    try:
+        array = np.array(value, copy=True)
+    except Exception:
+        return None
+    return array if array.dtype != object else None
+
+
 def assert_owns_memory(
     outputs: Mapping[str, Any],
     inputs: Mapping[str, Any],
@@ -338,18 +383,21 @@ def assert_owns_memory(
     ``passthrough``). A view of an input (``u.reshape(...)``, as the article's
     flatten returns) is allowed; ``views=True`` (--strict-policies) reports
     it too, since a caller that updates such an output in place changes the
-    input."""
+    input. Outputs of other array types (a torch tensor) are compared by the
+    memory they expose."""
     __tracebackhide__ = True
     for out_name, out in outputs.items():
+        memory = memory_of(out)
         for in_name, value in inputs.items():
-            if not (isinstance(out, np.ndarray) and isinstance(value, np.ndarray)):
+            if memory is None or not isinstance(value, np.ndarray):
                 continue
             if out is value and not passthrough:
                 problem = f"the output {out_name} is the input {in_name} itself, not a result"
-            elif views and out is not value and out.size and np.shares_memory(out, value):
+            elif views and out is not value and memory.size and np.shares_memory(memory, value):
+                kind = "" if isinstance(out, np.ndarray) else f" ({type(out).__name__})"
                 problem = (
-                    f"the output {out_name} shares memory with the input {in_name} (a view; "
-                    "reported under --strict-policies only)"
+                    f"the output {out_name}{kind} shares memory with the input {in_name} (a "
+                    "view; reported under --strict-policies only)"
                 )
             else:
                 continue
@@ -358,16 +406,18 @@ def assert_owns_memory(
 
 def assert_kept(
     first: Mapping[str, Any],
-    kept: Mapping[str, Any],
+    kept: Mapping[str, np.ndarray],
     what: str,
     repro: Callable[[], str],
     params: Mapping[str, Any],
 ) -> None:
-    """Outputs of a first call are unchanged after a second call with other
-    inputs (no buffer reused across calls)."""
+    """Outputs of a first call (``first``, of any array type; ``kept``: their
+    NumPy copies made right after it) are unchanged after a second call with
+    other inputs (no buffer reused across calls)."""
     __tracebackhide__ = True
-    for name, value in first.items():
-        if isinstance(value, np.ndarray) and not np.array_equal(value, kept[name], equal_nan=True):
+    for name, copy in kept.items():
+        now = snapshot(first[name])
+        if now is None or not np.array_equal(now, copy, equal_nan=True):
             raise ConformanceError(
                 "aliased output",
                 what,
@@ -504,6 +554,56 @@ def finite_difference_gradient(
     return grad
 
 
+def unit_direction(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """A random unit vector of ``shape`` whose every element is at least
+    ``0.5 / sqrt(size)`` in magnitude, so that an error in any one gradient
+    element shows in the directional derivative."""
+    d = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 1.0, size=shape)
+    return d / max(float(np.linalg.norm(d)), np.finfo(np.float64).tiny)
+
+
+def directional_mismatch(
+    loss: Callable[[dict[str, np.ndarray]], float],
+    arrays: dict[str, np.ndarray],
+    name: str,
+    gradient: Any,
+    rng: np.random.Generator,
+    directions: int = DIRECTIONS,
+    step: float = FINITE_DIFFERENCE_STEP,
+) -> str:
+    """Whether ``gradient`` (what the backward returned for ``arrays[name]``)
+    gives the derivative of ``loss`` that central differences give, along
+    ``directions`` random unit directions ``d``: ``gradient . d`` against
+    ``(loss(x + step d) - loss(x - step d)) / (2 step)``, as torch's
+    ``gradcheck(fast_mode=True)`` does: two calls of the forward per
+    direction, instead of two per element. "" when they agree, else what
+    differs; also for a gradient that is not a finite array of the input's
+    shape (the element-wise check then says what is wrong)."""
+    try:
+        g = np.asarray(gradient, dtype=np.float64)
+    except Exception:
+        return "not an array"
+    base = arrays[name]
+    if g.shape != base.shape or not np.isfinite(g).all():
+        return "not a finite array of the input's shape"
+    for _ in range(directions if base.size else 0):
+        d = unit_direction(rng, base.shape)
+        shifted = dict(arrays)
+        shifted[name] = base + step * d
+        up = loss(shifted)
+        shifted[name] = base - step * d
+        down = loss(shifted)
+        numeric, analytic = (up - down) / (2 * step), float(np.sum(g * d))
+        tolerance = FINITE_DIFFERENCE_RTOL * max(1.0, abs(numeric))
+        if not abs(analytic - numeric) <= tolerance:
+            return (
+                f"along a random unit direction, the backward's d{name} gives the derivative "
+                f"{analytic!r}, central differences {numeric!r} (|diff| = "
+                f"{abs(analytic - numeric):.3g} > tolerance {tolerance:.3g})"
+            )
+    return ""
+
+
 def skipped_gradient(name: str, params: Mapping[str, Any]) -> bool:
     """``du`` under ``calc_du_flag=False``: the article skips it."""
     return name == "u" and params.get("calc_du_flag") is False
@@ -545,10 +645,13 @@ def _input_dtype(arrays: Mapping[str, Any]) -> Any:
     return None
 
 
-def check_gradients(impl, op, result, expected, values, params, rtol, context, enforce=None):
+def check_gradients(
+    impl, op, result, expected, values, params, rtol, context, enforce=None, checked=()
+):
     """What ``op``'s backward returned (``result``) against the ``expected``
-    gradients by input name; ``values`` holds the backward's arguments. True
-    when values were compared."""
+    gradients by input name; ``values`` holds the backward's arguments;
+    ``checked``: gradients already found right another way, not compared
+    again. True when values were compared."""
     __tracebackhide__ = True
     names = op.backward_args or (*op.inputs, "dz")
     arrays = {**{n: values[n] for n in names}, **op_table.array_params(params)}
@@ -569,6 +672,9 @@ def check_gradients(impl, op, result, expected, values, params, rtol, context, e
         if skipped_gradient(name, params):
             if impl.is_reference:
                 assert got[name] is None, "refcnn returns du=None when calc_du_flag=False"
+            continue
+        if name in checked:
+            compared = True
             continue
         pick = f"[{position}]" if len(op.grads) > 1 else ""
         compared |= assert_close(

@@ -47,6 +47,7 @@ MANIFEST = "MANIFEST.json"
 CASES_PER_CORNER = 4
 CASES_FOR = {"empty batch": 2, "mixed": 8}  # where fewer or more are worth storing
 MIN_CASES_PER_OP = 24  # ops with few corners get more plain (or mixed) cases
+DRAWS_PER_DEGENERATE_CASE = 30  # drawn to find the degenerate shapes the first cases lack
 SEED = 20261130  # of hypothesis when drawing the inputs, and of the gradients dz
 CHECK_RTOL = 1e-12
 _DATE = (1980, 1, 1, 0, 0, 0)
@@ -75,7 +76,9 @@ def cases_per_corner(op: ot.Op) -> dict[str, int]:
 
 
 def draw_samples(op: ot.Op, corner: str, count: int) -> list[Sample]:
-    """``count`` samples of the corner's strategy, the same on every run.
+    """``count`` samples of the corner's strategy, the same on every run:
+    ordinary ones, and then one for each degenerate shape of the corner
+    (``hh.DEGENERATE``: drawn on purpose, so stored on purpose).
 
     The generator is seeded explicitly (``hypothesis.seed``): derandomize
     would seed from a digest of this function's source text, so reformatting
@@ -87,11 +90,12 @@ def draw_samples(op: ot.Op, corner: str, count: int) -> list[Sample]:
     from hypothesis import strategies as st
 
     collected: list[Sample] = []
+    wanted = op.shape.degenerate(corner) if op.shape is not None else ()
 
     @seed(zlib.crc32(f"{SEED} {op.name} {corner}".encode()))
     @settings(
         parent=settings.get_profile("default"),
-        max_examples=count,
+        max_examples=count * (DRAWS_PER_DEGENERATE_CASE if wanted else 1),
         derandomize=False,
         database=None,
         deadline=None,
@@ -104,7 +108,23 @@ def draw_samples(op: ot.Op, corner: str, count: int) -> list[Sample]:
 
     with without_local_constants():
         collect()
-    return collected[:count]
+    if not wanted:
+        return collected[:count]
+    # The corner's ordinary shapes, as many as asked, spread over the draws (the
+    # first ones are hypothesis's simplest, often alike); then the degenerate ones.
+    ordinary = list({repr(s): s for s in collected if not op.tags(s) & set(wanted)}.values())
+    if len(ordinary) < count:
+        raise RuntimeError(
+            f"{op.name} {corner}: {len(ordinary)} ordinary cases in {len(collected)}"
+        )
+    chosen = [ordinary[i] for i in np.linspace(0, len(ordinary) - 1, count).round().astype(int)]
+    for tag in wanted:
+        if not any(tag in op.tags(sample) for sample in chosen):
+            found = [s for s in collected if tag in op.tags(s)]
+            if not found:
+                raise RuntimeError(f"{op.name} {corner}: no {tag!r} in {len(collected)} draws")
+            chosen.append(found[0])
+    return chosen
 
 
 def draw_cases(op: ot.Op) -> list[Sample]:

@@ -88,9 +88,15 @@ class Implementation:
         return self.unsupported.get(op, frozenset())
 
     def require_corner(self, op: str, corner: str) -> None:
-        """Skip the calling test as *unsupported* if the corner is declared."""
-        if corner in self.unsupported_corners(op):
+        """Skip the calling test as *unsupported* if the corner is declared,
+        or has nothing left to draw without the declared factors."""
+        declared = self.unsupported_corners(op)
+        if corner in declared:
             pytest.skip(f"{UNSUPPORTED}{corner!r} declared in {self.declared_by[(op, corner)]}")
+        reason = ot.BY_NAME[op].left_out(corner, declared) if op in ot.BY_NAME else ""
+        if reason:
+            factor = next(f for f in declared if f in reason)
+            pytest.skip(f"{UNSUPPORTED}{reason} in {self.declared_by[(op, factor)]}")
 
 
 def guarded(function: Callable, name: str) -> Callable:

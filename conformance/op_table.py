@@ -71,6 +71,8 @@ class Op:
     # no fault. Other ops may return views of inputs (flatten's reshape), not
     # the inputs themselves.
     passthrough: bool = False
+    # The geometry of ops with windows (see hh.Shape); None for the others.
+    shape: hh.Shape | None = None
 
     def __str__(self) -> str:
         return self.name
@@ -91,6 +93,11 @@ class Op:
     def backward_imports(self) -> tuple[str, ...]:
         """The functions the backward calls (what its snippets import)."""
         return self.imports if self.compose_backward is not None else (self.backward,)
+
+    def left_out(self, corner: str, exclude: frozenset[str]) -> str:
+        """Why ``corner`` has nothing to draw once the declared-unsupported
+        factors ``exclude`` are left out ("" when it has)."""
+        return self.shape.left_out(corner, exclude) if self.shape is not None else ""
 
     @property
     def gradient_corners(self) -> tuple[str, ...]:
@@ -250,6 +257,7 @@ def _step_op(name: str, u_dims: int, f_dims: int, with_p: bool, with_s: bool) ->
         name,
         corners=shape.corners,
         tags=_window_tags(shape),
+        shape=shape,
     )
 
 
@@ -277,11 +285,19 @@ def pool_windows(u: np.ndarray, window, padding, strides) -> tuple[np.ndarray, n
     kh, kw)``, and which of their cells are real (not padding), ``(zh, zw,
     kh, kw)``; the article's floor output size."""
     (kh, kw), (ph, pw) = hh.as_pair(window), hh.as_pair(padding)
-    sh, sw = hh.as_pair(window if strides is None else strides)
+    strides = window if strides is None else strides
+    sh, sw = hh.as_pair(strides)
     padded = np.pad(u, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
-    real = np.pad(np.ones(u.shape[1:3], dtype=bool), ((ph, ph), (pw, pw)))
     windows = sliding_window_view(padded, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
-    return windows, sliding_window_view(real, (kh, kw))[::sh, ::sw]
+    return windows, window_cells(u.shape[1], u.shape[2], window, padding, strides)
+
+
+def window_cells(h: int, w: int, window, padding, strides) -> np.ndarray:
+    """Which cells of each window of a zero-padded ``(h, w)`` input are real
+    (not padding): ``(zh, zw, kh, kw)``."""
+    (kh, kw), (ph, pw), (sh, sw) = (hh.as_pair(x) for x in (window, padding, strides))
+    real = np.pad(np.ones((h, w), dtype=bool), ((ph, ph), (pw, pw)))
+    return sliding_window_view(real, (kh, kw))[::sh, ::sw]
 
 
 def _window_tags(shape: hh.Shape) -> Callable[[Sample], set[str]]:
@@ -297,6 +313,11 @@ def _window_tags(shape: hh.Shape) -> Callable[[Sample], set[str]]:
         filters = f.shape[0] if shape.filters else 1
         if max(channels, filters) > 4:
             found.add("many channels")
+        h, w = u.shape[-3:-1] if u.ndim >= 3 else u.shape
+        if shape.channels and (h, w) == (1, 1) and channels > 1:
+            found.add(hh.ONE_BY_ONE)
+        if shape.batch and shape.channels and u.shape[0] == 1 and channels == 1:
+            found.add(hh.SINGLE)
         if not shape.window:
             return found
         if shape.window == "pool":
@@ -325,7 +346,15 @@ def _window_tags(shape: hh.Shape) -> Callable[[Sample], set[str]]:
                 found.add("overlap" if overlapping else "strides")
         elif max(steps) > 1:
             found.add("strides")
-        h, w = u.shape[-3:-1] if u.ndim >= 3 else u.shape
+        padded = (h + 2 * padding[0], w + 2 * padding[1])
+        if tuple(window) == padded:
+            found.add(hh.WHOLE_INPUT)
+        if steps[0] > h and steps[1] > w and strides is not None:
+            found.add(hh.BEYOND_INPUT)
+        if min(padded[0] - window[0], padded[1] - window[1]) >= 0:
+            real = window_cells(h, w, window, padding, steps)
+            if real.size and not real.any(axis=(-2, -1)).all():
+                found.add(hh.IN_PADDING)
         if (h + 2 * padding[0] - window[0]) % steps[0] or (w + 2 * padding[1] - window[1]) % steps[
             1
         ]:
@@ -356,6 +385,7 @@ def _window_op(name: str, shape: hh.Shape, build, **kwargs: Any) -> Op:
         name,
         corners=shape.corners,
         tags=_window_tags(shape),
+        shape=shape,
         **kwargs,
     )
 

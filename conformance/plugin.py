@@ -139,6 +139,18 @@ OPTIONS = (
         },
     ),
     (
+        "--refcnn-gradient-check",
+        "--gradient-check",
+        {
+            "default": "directional",
+            "choices": ("directional", "element-wise"),
+            "help": "how the gradient check compares the backward with finite differences: "
+            "'directional' (default: along random directions, a few forward calls; element "
+            "by element only where they differ) or 'element-wise' (every element, two "
+            "forward calls each)",
+        },
+    ),
+    (
         "--refcnn-no-isolation",
         "--no-isolation",
         {

@@ -72,6 +72,13 @@ def parser() -> argparse.ArgumentParser:
         help="run the tests in pytest's process, not a forked child each (for debuggers; a "
         "crash or hang of the implementation then ends the run without a verdict)",
     )
+    p.add_argument(
+        "--gradient-check",
+        default=None,
+        choices=("directional", "element-wise"),
+        help="'directional' (default: along random directions, then element by element where "
+        "they differ) or 'element-wise' (every element: two forward calls each)",
+    )
     p.add_argument("--junitxml", default=None, metavar="PATH", help="JUnit XML report")
     p.add_argument(
         "--thorough",
@@ -128,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         ("conformance_report", "--refcnn-report"),
         ("conformance_failures", "--refcnn-failures"),
         ("timeout", "--refcnn-timeout"),
+        ("gradient_check", "--refcnn-gradient-check"),
         ("junitxml", "--junitxml"),
     ):
         value = getattr(args, option)

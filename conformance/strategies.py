@@ -57,6 +57,23 @@ CORNERS: dict[str, str] = {
     "empty batch": "a batch of n = 0",
     "mixed": "every factor drawn at once, but the empty batch (its own corner)",
 }
+# Shapes at the edge of what a corner allows, drawn on purpose in the corners
+# below (a share of their examples) because real bugs live there; each is a
+# coverage tag, so a run shows that it drew them.
+ONE_BY_ONE = "1x1 spatial, c > 1"
+WHOLE_INPUT = "window = padded input"
+BEYOND_INPUT = "strides > input"
+IN_PADDING = "window wholly in padding"
+SINGLE = "batch 1, one channel"
+DEGENERATE: dict[str, tuple[str, ...]] = {
+    "plain": (ONE_BY_ONE, WHOLE_INPUT, SINGLE),
+    "many channels": (ONE_BY_ONE,),
+    "padding": (WHOLE_INPUT, IN_PADDING),
+    "strides": (BEYOND_INPUT,),
+}
+# The factors a corner draws besides its own (a declared-unsupported factor is
+# left out of them; a corner that cannot do without one is not run).
+NEEDS = {"negative under padding": "padding"}
 # Corners whose examples finite differences cannot judge (a kink or a tie has
 # no derivative; an empty batch has nothing to differentiate).
 NOT_DIFFERENTIABLE = frozenset({"ties", "kinks", "empty batch"})
@@ -142,8 +159,9 @@ def seeds() -> st.SearchStrategy[int]:
 
 @dataclass(frozen=True)
 class Limits:
-    """Sizes drawn; finite differences get smaller ones (two forward calls per
-    input element)."""
+    """Sizes drawn. The gradient check gets somewhat smaller ones: where it
+    finds a difference along its random directions, it compares element by
+    element (two forward calls per input element)."""
 
     batch: int = 4
     size: int = 10
@@ -155,8 +173,8 @@ class Limits:
 
 
 LIMITS = Limits()
-GRADCHECK_LIMITS = Limits(batch=2, size=5, channels=2, many=(5, 6), kernel=3, padding=2)
-MANY_GRADCHECK_SIZE = 3  # height and width under "many channels": it is the channels that count
+GRADCHECK_LIMITS = Limits(batch=2, size=8, channels=3, many=(5, 6), kernel=4, padding=2)
+MANY_GRADCHECK_SIZE = 5  # height and width under "many channels": it is the channels that count
 
 
 @dataclass(frozen=True)
@@ -192,6 +210,32 @@ class Shape:
         }
         return tuple(name for name, present in have.items() if present)
 
+    def degenerate(self, corner: str) -> tuple[str, ...]:
+        """The degenerate shapes drawn on purpose in ``corner``."""
+        usable = {
+            ONE_BY_ONE: self.channels,
+            WHOLE_INPUT: bool(self.window),
+            SINGLE: self.batch and self.channels,
+            IN_PADDING: bool(self.window and self.padding),
+            BEYOND_INPUT: bool(self.strides),
+        }
+        return tuple(d for d in DEGENERATE.get(corner, ()) if usable[d])
+
+    def left_out(self, corner: str, exclude: frozenset[str]) -> str:
+        """Why ``corner`` has nothing left to draw once the ``exclude``d
+        factors are left out ("" when it has)."""
+        needed = NEEDS.get(corner)
+        if needed in exclude:
+            return f"{corner!r} needs {needed!r}, declared unsupported"
+        if corner == "tuple params" and self.window != "pool":
+            given = [f for f in ("padding", "strides") if getattr(self, f)]
+            if all(f in exclude for f in given):
+                return (
+                    f"{corner!r} has only {' and '.join(given)} to give as tuples, "
+                    "declared unsupported"
+                )
+        return ""
+
 
 @st.composite
 def geometry(
@@ -203,22 +247,54 @@ def geometry(
 ) -> dict[str, Any]:
     """Batch ``n``, ``h``, ``w``, channels ``c``, filters ``fn``, window
     ``kernel`` (int or ``(kh, kw)``), ``padding`` and ``strides`` (None when
-    left at the default, else int or tuple) for one corner. Under ``mixed``,
-    the factors in ``exclude`` (corners the implementation declared
-    unsupported) are left out."""
+    left at the default, else int or tuple) for one corner. The factors in
+    ``exclude`` (corners the implementation declared unsupported) are drawn
+    in no corner. A share of the examples of some corners get a degenerate
+    shape (``DEGENERATE``), but under ``GRADCHECK_LIMITS``."""
+    if corner not in CORNERS or corner not in shape.corners:
+        raise ValueError(f"no corner {corner!r} for {shape}; its corners: {shape.corners}")
     L = limits
     pooling = shape.window == "pool"
+    # Not in the gradient check: it judges the backward against the forward
+    # on the same inputs, and needs the ordinary shapes' overlapping windows
+    # (the backward test compares the degenerate ones with the oracle).
+    degenerate = shape.degenerate(corner) if limits is not GRADCHECK_LIMITS else ()
+    # a third to a half of the examples keep the corner's ordinary shapes
+    special = (
+        draw(st.sampled_from(("",) * max(1, len(degenerate) - 1) + degenerate))
+        if degenerate
+        else ""
+    )
     many = corner == "many channels" or (
         corner == "mixed" and "many channels" not in exclude and draw(st.integers(0, 3)) == 0
     )
-    channel_range = L.many if many else (1, L.channels)
+    channel_range = (2, L.channels) if special == ONE_BY_ONE and not many else (1, L.channels)
+    channel_range = L.many if many else channel_range
     c = draw(st.integers(*channel_range)) if shape.channels else 1
     fn = draw(st.integers(*channel_range)) if shape.filters else 1
     n = 0 if corner == "empty batch" else draw(st.integers(1, L.batch))
+    if special == SINGLE:
+        n, c, fn = 1, 1, 1
     kernel: Any = draw(st.integers(1, L.kernel))
     padding: Any = None
     strides: Any = None
-    if corner == "padding":
+    size: tuple[int, int] | None = None  # (h, w) fixed by a degenerate shape
+    if special == ONE_BY_ONE:
+        kernel, size = 1, (1, 1)
+    elif corner == "padding" and special == WHOLE_INPUT:
+        padding = draw(st.integers(1, (L.kernel - 1) // 2))
+        kernel = draw(st.integers(2 * padding + 1, L.kernel))
+        size = (kernel - 2 * padding,) * 2
+    elif corner == "padding" and special == IN_PADDING:
+        padding = draw(st.integers(1, L.padding))
+        kernel = draw(st.integers(1, min(padding, L.kernel)))
+    elif special == WHOLE_INPUT:
+        size = (kernel, kernel)
+    elif special == BEYOND_INPUT:
+        strides = draw(st.integers(2, L.stride))
+        size = (draw(st.integers(1, strides - 1)), draw(st.integers(1, strides - 1)))
+        kernel = draw(st.integers(1, min(size)))
+    elif corner == "padding":
         padding = draw(st.integers(1, L.padding))
     elif corner == "strides":
         strides = draw(st.integers(2, L.stride))
@@ -231,16 +307,8 @@ def geometry(
         kh = draw(st.integers(1, L.kernel))
         kw = draw(st.integers(1, L.kernel).filter(lambda k: k != kh))
         kernel = (kh, kw)
-    elif corner == "tuple params":  # one of them with h != w, so that a swap shows
-        if shape.padding:
-            ph = draw(st.integers(0, L.padding))
-            other = st.integers(0, L.padding)
-            padding = (ph, draw(other if shape.strides else other.filter(lambda p: p != ph)))
-        if shape.strides:
-            sh = draw(st.integers(1, L.stride))
-            strides = (sh, draw(st.integers(1, L.stride).filter(lambda s: s != sh)))
-        if pooling:
-            kernel = (draw(st.integers(1, L.kernel)), draw(st.integers(1, L.kernel)))
+    elif corner == "tuple params":
+        kernel, padding, strides = draw(_tuple_parameters(shape, L, exclude, kernel))
     elif corner in ("ties", "negative under padding"):
         kernel = draw(st.integers(2, L.kernel))
         if corner == "negative under padding":
@@ -255,18 +323,44 @@ def geometry(
         top = MANY_GRADCHECK_SIZE
     else:
         top = L.size
-    h = draw(st.integers(max(1, kh - 2 * ph), max(top, kh)))
-    w = draw(st.integers(max(1, kw - 2 * pw), max(top, kw)))
+    if size is None:
+        size = (
+            draw(st.integers(max(1, kh - 2 * ph), max(top, kh))),
+            draw(st.integers(max(1, kw - 2 * pw), max(top, kw))),
+        )
     return {
         "n": n,
-        "h": h,
-        "w": w,
+        "h": size[0],
+        "w": size[1],
         "c": c,
         "fn": fn,
         "kernel": kernel,
         "padding": padding,
         "strides": strides,
     }
+
+
+@st.composite
+def _tuple_parameters(
+    draw: st.DrawFn, shape: Shape, L: Limits, exclude: frozenset[str], kernel: int
+):
+    """kernel, padding, strides of ``tuple params``: what the op takes as
+    ``(h, w)`` tuples, but the declared-unsupported factors; one of them
+    with h != w, so that a swap shows."""
+    padding = strides = None
+    with_padding = bool(shape.padding) and "padding" not in exclude
+    with_strides = bool(shape.strides) and "strides" not in exclude
+    if with_padding:
+        ph = draw(st.integers(0, L.padding))
+        other = st.integers(0, L.padding)
+        padding = (ph, draw(other if with_strides else other.filter(lambda p: p != ph)))
+    if with_strides:
+        sh = draw(st.integers(1, L.stride))
+        strides = (sh, draw(st.integers(1, L.stride).filter(lambda s: s != sh)))
+    if shape.window == "pool":
+        kh = draw(st.integers(1, L.kernel))
+        kernel = (kh, kh if "non-square" in exclude else draw(st.integers(1, L.kernel)))
+    return kernel, padding, strides
 
 
 @st.composite

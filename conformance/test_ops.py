@@ -27,6 +27,9 @@ DTYPE_IDS = {"float64": "f64", "float32": "f32"}
 MIXED_SHARE = 2  # "mixed" draws every factor at once: it gets twice the examples
 MIN_PER_CORNER = 8
 EMPTY_BATCH = 5
+# The gradient check compares along random directions, a few forward calls per
+# example: it affords twice the examples of the other checks.
+GRADIENT_SHARE = 2
 
 
 def slug(corner: str) -> str:
@@ -146,12 +149,15 @@ def test_backward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tal
 def test_gradient_matches_finite_differences(
     op: ot.Op, corner: str, dtype: str, request, impl, oracle, tally
 ) -> None:
-    """Central differences of sum(forward * dz), float64, tie-free inputs: a
-    check of the backward against the implementation's own forward. So that
-    a wrong forward is not blamed on the backward, the forward is first
-    checked on the same inputs (against the oracle, and for giving the same
-    result twice)."""
+    """The backward against central differences of sum(forward * dz), in
+    float64 on tie-free inputs: a check against the implementation's own
+    forward. So that a wrong forward is not blamed on the backward, the
+    forward is first checked on the same inputs (against the oracle, and for
+    giving the same result twice). Each gradient is compared along random
+    directions (a few forward calls); only one that differs there is
+    compared element by element, to find its worst element."""
     _prepare(impl, op, corner, op.imports)
+    element_wise = request.config.getoption("refcnn_gradient_check") == "element-wise"
 
     def body(data: st.DataObject) -> None:
         sample = _draw(data, op, dtype, corner, impl, gradcheck=True)
@@ -161,23 +167,39 @@ def test_gradient_matches_finite_differences(
         z = np.asarray(forward(sample.arrays, params))
         _check_forward_first(impl, op, forward, z, oracle.forward(op, sample), sample, params)
         dz = _grad_output(data, z.shape, dtype)
+        rng = np.random.default_rng(data.draw(hh.seeds(), label="directions seed"))
 
         def loss(arrays: dict[str, np.ndarray]) -> float:
             return float(np.sum(np.asarray(forward(arrays, params)) * dz))
 
-        expected = {
-            name: ch.finite_difference_gradient(loss, dict(sample.arrays), name)
+        values = {**sample.arrays, "z": z, "dz": dz}
+        result = ch.Caller(impl, op, where, backward=True)(values, sample.params)
+        got = op.gradients(result) or {}
+        inputs = dict(sample.arrays)
+        mismatch = {
+            name: "element-wise"
+            if element_wise
+            else ch.directional_mismatch(loss, inputs, name, got.get(name), rng)
             for name in op.grads
             if not ch.skipped_gradient(name, sample.params)
         }
-        values = {**sample.arrays, "z": z, "dz": dz}
-        result = ch.Caller(impl, op, where, backward=True)(values, sample.params)
+        expected = {
+            name: ch.finite_difference_gradient(loss, inputs, name)
+            for name, problem in mismatch.items()
+            if problem
+        }
         compared = ch.check_gradients(
-            impl, op, result, expected, values, sample.params, ch.FINITE_DIFFERENCE_RTOL, where
-        )
+            impl, op, result, expected, values, sample.params, ch.FINITE_DIFFERENCE_RTOL, where,
+            checked={name for name, problem in mismatch.items() if not problem},
+        )  # fmt: skip
+        for name in expected if not element_wise else ():  # passes element-wise, not along d
+            raise ch.ConformanceError(
+                "wrong values", f"{op.name} backward d{name} ({where})", mismatch[name],
+                params=sample.params,
+            )  # fmt: skip
         tally.count(op.tags(sample), compared)
 
-    run_examples(request, examples(corner, op.gradient_corners), body)
+    run_examples(request, GRADIENT_SHARE * examples(corner, op.gradient_corners), body)
 
 
 def _check_forward_first(impl, op: ot.Op, forward, z, expected, sample: Sample, params) -> None:
@@ -256,10 +278,10 @@ def _own_outputs(impl, op: ot.Op, where: str, backward: bool, first, second, par
         views=impl.strict,
         passthrough=op.passthrough,
     )
-    kept = {k: np.array(v, copy=True) for k, v in outputs.items() if isinstance(v, np.ndarray)}
+    kept = {k: copy for k, v in outputs.items() if (copy := ch.snapshot(v)) is not None}
     caller(second, params)
     ch.assert_kept(
-        {k: outputs[k] for k in kept},
+        outputs,
         kept,
         where,
         lambda: ch.reuse_snippet(

@@ -18,6 +18,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 CHECKS = (
     "forward",
     "backward",
@@ -353,7 +355,8 @@ class Verdict:
                 if failed:
                     check, result = failed[0]
                     status = f"FAIL ({', '.join(c for c, _ in failed)})"
-                    reason = _reason(op, corner, result.failures[0], dtype=False)
+                    factor = _failing_factor(corner, result.failures[0], by_corner)
+                    reason = _reason(op, corner, result.failures[0], dtype=False, factor=factor)
                     dtype = result.failures[0].get("dtype")
                 elif any(r.status == "unsupported" for _, r in ordered):
                     skip = next(r.skip_reason for _, r in ordered if r.status == "unsupported")
@@ -518,13 +521,48 @@ def _failure_json(failure: dict) -> dict:
     return {k: v for k, v in failure.items() if k != "trace"}
 
 
-def _reason(op: str, corner: str | None, failure: dict, dtype: bool = True) -> str:
+def _factors(params: dict) -> set[str]:
+    """The declarable factors a failing example's parameters hold (JSON
+    values: tuples are lists)."""
+    found = set()
+    padding = params.get("padding", params.get("p"))
+    if padding is not None and any(np.atleast_1d(padding)):
+        found.add("padding")
+    strides = params.get("strides", params.get("s"))
+    if strides is not None and max(np.atleast_1d(strides)) > 1:
+        found.add("strides")
+    if any(isinstance(v, list) for v in params.values()):
+        found.add("tuple params")
+    pool = params.get("pool_size")
+    if isinstance(pool, list) and pool[0] != pool[1]:
+        found.add("non-square")
+    return found
+
+
+def _failing_factor(corner: str | None, failure: dict, by_corner: dict) -> str:
+    """For an exception in ``corner`` whose example holds another factor that
+    raises on its own (tuple padding, where padding raises): that factor,
+    narrower than the corner and the one to declare; else ""."""
+    if failure["kind"] != "raised" or corner in (None, "plain"):
+        return ""
+    for factor in sorted(_factors(failure.get("params", {})) - {corner}):
+        results = by_corner.get(factor, {})
+        if any(r.status == "FAIL" and r.failures[0]["kind"] == "raised" for r in results.values()):
+            return factor
+    return ""
+
+
+def _reason(
+    op: str, corner: str | None, failure: dict, dtype: bool = True, factor: str = ""
+) -> str:
     separator = " " if failure["kind"] == "raised" else ": "  # "raised TypeError: ..."
     text = f"{failure['kind']}{separator}{failure['message']}"
     if len(text) > REASON_WIDTH:
         text = text[: REASON_WIDTH - 3] + "..."
     text += f" [{failure['dtype']}]" if failure.get("dtype") and dtype else ""
-    if failure["kind"] == "raised" and corner not in (None, "plain", "mixed"):
+    if factor:
+        text += f'; it has {factor}, which raises on its own: --unsupported "{op}:{factor}"'
+    elif failure["kind"] == "raised" and corner not in (None, "plain", "mixed"):
         text += f'; declare it if intended: --unsupported "{op}:{corner}"'
     if failure["kind"] == "aliased output" and "(a view;" in failure["message"]:
         text += "; views are allowed without --strict-policies"
