@@ -71,9 +71,9 @@ DEGENERATE: dict[str, tuple[str, ...]] = {
     "padding": (WHOLE_INPUT, IN_PADDING),
     "strides": (BEYOND_INPUT,),
 }
-# The factors a corner draws besides its own (a declared-unsupported factor is
-# left out of them; a corner that cannot do without one is not run).
-NEEDS = {"negative under padding": "padding"}
+# The factor a corner cannot do without: with it declared unsupported (and so
+# drawn in no corner), the corner has nothing to draw, and is not run.
+NEEDS = {"negative under padding": "padding", "overlap": "strides"}
 # Corners whose examples finite differences cannot judge (a kink or a tie has
 # no derivative; an empty batch has nothing to differentiate).
 NOT_DIFFERENTIABLE = frozenset({"ties", "kinks", "empty batch"})
