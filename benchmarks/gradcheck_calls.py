@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -84,13 +86,14 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=20, help="per corner")
     parser.add_argument("--impl", default="refcnn")
     args = parser.parse_args()
+    sys.path.insert(0, os.getcwd())  # a module in the current folder, as the command finds it
     module = importlib.import_module(args.impl)
     print(f"implementation: {args.impl}; examples per corner: {args.examples}; "
           f"directions per input: {ch.DIRECTIONS}")  # fmt: skip
     header = f"{'op':24} {'calls: element-wise':>20} {'directional':>12} {'ratio':>7}"
     print(header + f" {'time/ex. e-w':>13} {'directional':>12} {'ratio':>7}")
     for op in ot.DIFFERENTIABLE:
-        if op.compose_forward is None and not hasattr(module, op.backward or ""):
+        if not all(hasattr(module, function) for function in op.imports):
             continue
         r = measure(op, module, args.examples)
         ce, cd = statistics.mean(r["element-wise"]), statistics.mean(r["directional"])
