@@ -32,18 +32,10 @@ from typing import Any
 import numpy as np
 
 from . import isolation, op_table
+from . import tolerances as tol
 
-# Relative tolerances, one place for all ops. A difference passes when
-# |got - expected| <= rtol * max(1, max|expected|): the error of a sum of
-# products is relative to the size of its terms, not of each output element.
-RTOL = {"float64": 1e-10, "float32": 1e-4}
-# Central differences with step 1e-6 in float64 are good to about 1e-8.
-FINITE_DIFFERENCE_STEP = 1e-6
-FINITE_DIFFERENCE_RTOL = 1e-6
-# Random directions per input of the directional-derivative check, and the
-# rounding error it allows in the loss, in units of the loss (float64).
+# Random directions per input of the directional-derivative check.
 DIRECTIONS = 2
-ROUNDING = 16 * float(np.finfo(np.float64).eps)
 REPRO_START = "--- reproduce with NumPy alone ---"
 REPRO_END = "--- end of reproduction ---"
 KINDS = (
@@ -104,13 +96,6 @@ def _json(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
-
-
-def rtol_for(dtype: Any, overrides: Mapping[str, float] | None = None) -> float:
-    name = np.dtype(dtype).name
-    if overrides and name in overrides:
-        return overrides[name]
-    return RTOL[name]
 
 
 def literal(value: Any) -> str:
@@ -541,7 +526,7 @@ def finite_difference_gradient(
     loss: Callable[[dict[str, np.ndarray]], float],
     arrays: dict[str, np.ndarray],
     name: str,
-    step: float = FINITE_DIFFERENCE_STEP,
+    step: float = tol.FINITE_DIFFERENCE_STEP,
 ) -> np.ndarray:
     """Central differences of ``loss`` w.r.t. every element of ``arrays[name]``."""
     base = arrays[name]
@@ -571,7 +556,7 @@ def directions_agree(
     gradient: Any,
     rng: np.random.Generator,
     directions: int = DIRECTIONS,
-    step: float = FINITE_DIFFERENCE_STEP,
+    step: float = tol.FINITE_DIFFERENCE_STEP,
 ) -> bool:
     """Whether ``gradient`` (what the backward returned for ``arrays[name]``)
     gives the derivative of ``loss`` that central differences give, along
@@ -598,8 +583,8 @@ def directions_agree(
         shifted[name] = base - step * d
         down = loss(shifted)
         numeric = (up - down) / (2 * step)
-        noise = ROUNDING * max(abs(up), abs(down)) / step  # the loss's rounding, magnified
-        tolerance = FINITE_DIFFERENCE_RTOL * max(1.0, abs(numeric)) + noise
+        noise = tol.ROUNDING * max(abs(up), abs(down)) / step  # the loss's rounding, magnified
+        tolerance = tol.FINITE_DIFFERENCE_RTOL * max(1.0, abs(numeric)) + noise
         if not abs(float(np.sum(g * d)) - numeric) <= tolerance:
             return False
     return True

@@ -39,6 +39,7 @@ import numpy as np
 
 from . import article as fx
 from . import op_table as ot
+from . import tolerances as tol
 from .strategies import Sample, without_local_constants
 
 # REFCNN_GOLDEN_DIR points the suite at another copy (the tests use it).
@@ -49,7 +50,6 @@ CASES_FOR = {"empty batch": 2, "mixed": 8}  # where fewer or more are worth stor
 MIN_CASES_PER_OP = 24  # ops with few corners get more plain (or mixed) cases
 DRAWS_PER_DEGENERATE_CASE = 30  # drawn to find the degenerate shapes the first cases lack
 SEED = 20261130  # of hypothesis when drawing the inputs, and of the gradients dz
-CHECK_RTOL = 1e-12
 _DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -329,10 +329,9 @@ def _compare(stored: list[GoldenCase], fresh: list[GoldenCase]) -> list[str]:
                 continue
             scale = max(1.0, float(np.abs(a).max(initial=0.0)))
             diff = float(np.abs(a - b).max(initial=0.0))
-            if not diff <= CHECK_RTOL * scale:
-                problems.append(
-                    f"case {i} {label}: max |diff| {diff:.3g} > {CHECK_RTOL * scale:.3g}"
-                )
+            limit = tol.GOLDEN_RECHECK_RTOL * scale
+            if not diff <= limit:
+                problems.append(f"case {i} {label}: max |diff| {diff:.3g} > {limit:.3g}")
     return problems
 
 

@@ -22,8 +22,11 @@ a ``padding`` argument still runs the corners that do not need it.
 
 from __future__ import annotations
 
+import ast
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +34,7 @@ from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
 from . import strategies as hh
+from . import tolerances as tol
 from .strategies import Sample
 
 Getter = Callable[[str], Callable]
@@ -38,7 +42,20 @@ Getter = Callable[[str], Callable]
 SampleBuilder = Callable[[str, str, bool, frozenset], st.SearchStrategy[Sample]]
 
 
-@dataclass(frozen=True)
+class OpError(ValueError):
+    """An op table entry that contradicts itself or the suite."""
+
+
+@functools.cache
+def reference_names() -> frozenset[str]:
+    """The functions of :mod:`conformance.torch_reference`, read from its
+    source (importing it needs torch, which the table does not)."""
+    source = (Path(__file__).resolve().parent / "torch_reference.py").read_text()
+    tree = ast.parse(source)
+    return frozenset(node.name for node in tree.body if isinstance(node, ast.FunctionDef))
+
+
+@dataclass(frozen=True, kw_only=True)
 class Op:
     """One op. ``compose_forward``/``compose_backward`` replace the plain
     calling convention for ops made of several functions (``get`` returns the
@@ -73,6 +90,37 @@ class Op:
     passthrough: bool = False
     # The geometry of ops with windows (see hh.Shape); None for the others.
     shape: hh.Shape | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse an incoherent entry, naming it and each mistake."""
+        problems = []
+        unknown = [c for c in self.corners if c not in hh.CORNERS]
+        if unknown:
+            problems.append(f"unknown corner(s) {unknown}; the corners are {list(hh.CORNERS)}")
+        if self.reference not in reference_names():
+            problems.append(
+                f"reference {self.reference!r} is not a function of conformance.torch_reference"
+            )
+        arguments = {*self.inputs, "z", "dz"}
+        wrong = [a for a in self.backward_args if a not in arguments]
+        if wrong:
+            problems.append(
+                f"backward argument(s) {wrong} are none of the inputs {self.inputs}, 'z' or 'dz'"
+            )
+        wrong = [g for g in self.grads if g not in self.inputs]
+        if wrong:
+            problems.append(f"gradient(s) {wrong} of no input (the inputs are {self.inputs})")
+        if bool(self.backward) != bool(self.grads):
+            problems.append("a backward and its gradients (grads=...) go together")
+        wrong = [d for d in self.rtol if d not in hh.DTYPES]
+        if wrong:
+            problems.append(f"tolerance for unknown dtype(s) {wrong}; the dtypes are {hh.DTYPES}")
+        if (self.compose_forward is not None) != bool(self.forward_source):
+            problems.append("a composed forward needs its snippet source (forward_source=...)")
+        if (self.compose_backward is not None) != bool(self.backward_source):
+            problems.append("a composed backward needs its snippet source (backward_source=...)")
+        if problems:
+            raise OpError(f"op table entry {self.name!r}: " + "; ".join(problems))
 
     def __str__(self) -> str:
         return self.name
@@ -250,11 +298,11 @@ def _step_op(name: str, u_dims: int, f_dims: int, with_p: bool, with_s: bool) ->
         )
 
     return Op(
-        name,
-        name,
-        ("u", "f"),
-        _geometry_samples(shape, build),
-        name,
+        name=name,
+        forward=name,
+        inputs=("u", "f"),
+        samples=_geometry_samples(shape, build),
+        reference=name,
         corners=shape.corners,
         tags=_window_tags(shape),
         shape=shape,
@@ -378,11 +426,13 @@ def _window_tags(shape: hh.Shape) -> Callable[[Sample], set[str]]:
 
 def _window_op(name: str, shape: hh.Shape, build, **kwargs: Any) -> Op:
     return Op(
-        name,
-        name,
-        kwargs.pop("inputs", ("u",)),
-        _geometry_samples(shape, build, "calc_du_flag" in kwargs.get("backward_params", ())),
-        name,
+        name=name,
+        forward=name,
+        inputs=kwargs.pop("inputs", ("u",)),
+        samples=_geometry_samples(
+            shape, build, "calc_du_flag" in kwargs.get("backward_params", ())
+        ),
+        reference=name,
         corners=shape.corners,
         tags=_window_tags(shape),
         shape=shape,
@@ -503,11 +553,11 @@ def _elementwise_samples(kinks: Callable[[dict], tuple[float, ...]] | None, **pa
 
 def _activation(name: str, kinks: Callable[[dict], tuple] | None = None, **params: Any) -> Op:
     return Op(
-        name,
-        name,
-        ("u",),
-        _elementwise_samples(kinks, **params),
-        name,
+        name=name,
+        forward=name,
+        inputs=("u",),
+        samples=_elementwise_samples(kinks, **params),
+        reference=name,
         corners=("plain", "kinks", "empty batch") if kinks else ("plain", "empty batch"),
         tags=_kink_tags(kinks) if kinks else _data_tags,
         backward=f"{name}_back",
@@ -679,11 +729,11 @@ _SMALL = st.sampled_from([0.01, 0.2, 0.5])
 _BATCH = ("plain", "empty batch")
 TRAINER_OPS: tuple[Op, ...] = (
     Op(
-        "affine",
-        "affine",
-        ("u", "W", "b"),
-        _dense_samples(False),
-        "affine",
+        name="affine",
+        forward="affine",
+        inputs=("u", "W", "b"),
+        samples=_dense_samples(False),
+        reference="affine",
         corners=_BATCH,
         tags=_data_tags,
         backward="affine_back",
@@ -691,11 +741,11 @@ TRAINER_OPS: tuple[Op, ...] = (
         grads=("u", "W", "b"),
     ),
     Op(
-        "maxout",
-        "maxout",
-        ("u", "W", "b"),
-        _dense_samples(True),
-        "maxout",
+        name="maxout",
+        forward="maxout",
+        inputs=("u", "W", "b"),
+        samples=_dense_samples(True),
+        reference="maxout",
         corners=("plain", "ties", "empty batch"),
         tags=_maxout_tags,
         backward="maxout_back",
@@ -717,11 +767,11 @@ TRAINER_OPS: tuple[Op, ...] = (
     _activation("softsign"),
     _activation("step", _at_zero),
     Op(
-        "prelu",
-        "prelu",
-        ("u", "alpha"),
-        _prelu_samples,
-        "prelu",
+        name="prelu",
+        forward="prelu",
+        inputs=("u", "alpha"),
+        samples=_prelu_samples,
+        reference="prelu",
         corners=("plain", "kinks", "empty batch"),
         tags=_kink_tags(_at_zero),
         backward="prelu_back",
@@ -729,11 +779,11 @@ TRAINER_OPS: tuple[Op, ...] = (
         grads=("u", "alpha"),
     ),
     Op(
-        "dropout",
-        "dropout",
-        ("u",),
-        _dropout_samples,
-        "dropout",
+        name="dropout",
+        forward="dropout",
+        inputs=("u",),
+        samples=_dropout_samples,
+        reference="dropout",
         corners=_BATCH,
         tags=_data_tags,
         backward="dropout_back",
@@ -742,33 +792,39 @@ TRAINER_OPS: tuple[Op, ...] = (
         notes="training mode with a given mask; F.dropout's masks: test_trainer.py",
     ),
     Op(
-        "batch_normalization",
-        "batch_normalization",
-        ("u", "gamma", "beta"),
-        _batchnorm_samples(False),
-        "batch_normalization",
+        name="batch_normalization",
+        forward="batch_normalization",
+        inputs=("u", "gamma", "beta"),
+        samples=_batchnorm_samples(False),
+        reference="batch_normalization",
         tags=_data_tags,
         backward="batch_normalization_back",
         backward_args=("dz", "u", "z", "gamma", "beta"),
         grads=("u", "gamma", "beta"),
-        rtol={"float32": 1e-3},
+        rtol=tol.override("batch_normalization"),
     ),
     Op(
-        "batch_normalization_inference",
-        "batch_normalization",
-        ("u", "gamma", "beta"),
-        _batchnorm_samples(True),
-        "batch_normalization",
+        name="batch_normalization_inference",
+        forward="batch_normalization",
+        inputs=("u", "gamma", "beta"),
+        samples=_batchnorm_samples(True),
+        reference="batch_normalization",
         tags=_data_tags,
-        rtol={"float32": 1e-3},
+        rtol=tol.override("batch_normalization"),
     ),
-    Op("softmax", "softmax", ("u",), _classification_samples(False), "softmax"),
     Op(
-        "softmax_cross_entropy",
-        "cross_entropy_error",
-        ("u", "t"),
-        _classification_samples(True),
-        "softmax_cross_entropy",
+        name="softmax",
+        forward="softmax",
+        inputs=("u",),
+        samples=_classification_samples(False),
+        reference="softmax",
+    ),
+    Op(
+        name="softmax_cross_entropy",
+        forward="cross_entropy_error",
+        inputs=("u", "t"),
+        samples=_classification_samples(True),
+        reference="softmax_cross_entropy",
         backward="output_error_back",
         grads=("u",),
         compose_forward=_softmax_cross_entropy,
@@ -778,11 +834,11 @@ TRAINER_OPS: tuple[Op, ...] = (
         functions=("softmax", "cross_entropy_error", "output_error_back"),
     ),
     Op(
-        "mean_squared_error",
-        "mean_squared_error",
-        ("u", "t"),
-        _classification_samples(False),
-        "mean_squared_error",
+        name="mean_squared_error",
+        forward="mean_squared_error",
+        inputs=("u", "t"),
+        samples=_classification_samples(False),
+        reference="mean_squared_error",
         backward="output_error_back",
         grads=("u",),
         compose_forward=_squared_error,

@@ -9,11 +9,11 @@ import pytest
 from . import article as fx
 from . import checks as ch
 from . import op_table as ot
+from . import tolerances as tol
 from .strategies import Sample
 
 EXAMPLES = fx.article_examples()
-# Integer inputs: every printed value is an exact integer below 2**53.
-EXACT = 1e-12
+EXACT = tol.ARTICLE_EXACT
 LIFT_U = {2: lambda a: a[None, :, :, None], 3: lambda a: a[None], 4: lambda a: a}
 LIFT_F = {2: lambda a: a[None, :, :, None], 3: lambda a: a[None], 4: lambda a: a}
 

@@ -15,6 +15,7 @@ import pytest
 from . import checks as ch
 from . import golden
 from . import op_table as ot
+from . import tolerances as tol
 from .strategies import DTYPES
 from .test_ops import DTYPE_IDS, slug
 
@@ -62,7 +63,7 @@ def _cast(value, dtype: str):
 def check_case(impl, op: ot.Op, case: golden.GoldenCase, dtype: str, where: str) -> bool:
     """One stored case through the forward (and backward); True when values
     were compared."""
-    rtol = ch.rtol_for(dtype, op.rtol)
+    rtol = tol.rtol_for(dtype, op.rtol)
     arrays = {k: _cast(v, dtype) for k, v in case.sample.arrays.items()}
     params = {k: _cast(v, dtype) for k, v in case.sample.params.items()}
     forward = ot.forward_params(op, ot.Sample(arrays, params))

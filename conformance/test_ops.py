@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from . import checks as ch
 from . import op_table as ot
 from . import strategies as hh
+from . import tolerances as tol
 from .strategies import DTYPES, Sample, make_values
 
 DTYPE_IDS = {"float64": "f64", "float32": "f32"}
@@ -114,7 +115,7 @@ def test_forward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tall
         where = _where(op, "forward", corner, dtype, sample)
         got = ch.Caller(impl, op, where)(sample.arrays, params)
         expected = oracle.forward(op, sample)
-        rtol = ch.rtol_for(dtype, op.rtol)
+        rtol = tol.rtol_for(dtype, op.rtol)
         compared = ch.check_forward(
             impl, op, got, expected, sample.arrays, params, rtol, where, _policy_dtype(impl, dtype)
         )
@@ -135,7 +136,7 @@ def test_backward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tal
         where = _where(op, "backward", corner, dtype, sample)
         result = ch.Caller(impl, op, where, backward=True)(values, sample.params)
         expected = oracle.backward(op, sample, dz)
-        rtol = ch.rtol_for(dtype, op.rtol)
+        rtol = tol.rtol_for(dtype, op.rtol)
         compared = ch.check_gradients(
             impl, op, result, expected, values, sample.params, rtol, where,
             _policy_dtype(impl, dtype),
@@ -188,7 +189,7 @@ def test_gradient_matches_finite_differences(
             if not agrees
         }
         compared = ch.check_gradients(
-            impl, op, result, expected, values, sample.params, ch.FINITE_DIFFERENCE_RTOL, where,
+            impl, op, result, expected, values, sample.params, tol.FINITE_DIFFERENCE_RTOL, where,
             checked={name for name, agrees in agree.items() if agrees},
         )  # fmt: skip
         tally.count(op.tags(sample), compared)
@@ -201,7 +202,7 @@ def _check_forward_first(impl, op: ot.Op, forward, z, expected, sample: Sample, 
     on a second call; else the cell fails as a wrong forward, not a backward."""
     __tracebackhide__ = True
     where = f"{op.name} gradient, checking the forward first"
-    rtol = ch.rtol_for(z.dtype if z.dtype.kind == "f" else "float64", op.rtol)
+    rtol = tol.rtol_for(z.dtype if z.dtype.kind == "f" else "float64", op.rtol)
     try:
         ch.check_forward(impl, op, z, expected, sample.arrays, params, rtol, where)
         again = np.asarray(forward(sample.arrays, params))

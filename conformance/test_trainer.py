@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from . import oracle as orc
+from . import tolerances as tol
 
 needs_torch = pytest.mark.skipif(not orc.torch_available(), reason="needs torch")
 
@@ -61,8 +62,8 @@ def test_optimizer_trajectory_matches_torch_optim(name: str, impl) -> None:
         np.testing.assert_allclose(
             W,
             p.detach().numpy(),
-            rtol=1e-12,
-            atol=1e-14,
+            rtol=tol.TRAJECTORY_RTOL,
+            atol=tol.TRAJECTORY_ATOL,
             err_msg=f"{name} after step {step}, vs torch.optim.{torch_class}({torch_params})",
         )
 
@@ -74,7 +75,7 @@ def test_adagrad_epsilon_sits_outside_the_square_root(impl) -> None:
     update = impl.require("AdaGrad")
     g = np.array([1e-6])
     W, _ = update(np.zeros(1), g, eta=1.0, eps=1e-4)
-    assert W[0] == pytest.approx(-1e-6 / (1e-6 + 1e-4), rel=1e-12)
+    assert W[0] == pytest.approx(-1e-6 / (1e-6 + 1e-4), rel=tol.FORMULA_RTOL)
 
 
 @pytest.mark.verdict(op="AdaDelta", check="trajectory")
@@ -83,7 +84,7 @@ def test_adadelta_epsilon_sits_inside_the_square_roots(impl) -> None:
     g = np.array([2.0])
     W, _ = update(np.zeros(1), g, rho=0.5, eps=1e-2)
     h = 0.5 * 4.0
-    assert W[0] == pytest.approx(-np.sqrt(0 + 1e-2) / np.sqrt(h + 1e-2) * 2.0, rel=1e-12)
+    assert W[0] == pytest.approx(-np.sqrt(0 + 1e-2) / np.sqrt(h + 1e-2) * 2.0, rel=tol.FORMULA_RTOL)
 
 
 # --- initializers ----------------------------------------------------------------
@@ -219,7 +220,7 @@ def test_dropout_mask_matches_torch(impl) -> None:
     torch.randn(6, 50, dtype=torch.float64)  # same generator position as above
     mask = F.dropout(torch.ones(6, 50, dtype=torch.float64), p=1 - keep, training=True) != 0
     got = dropout(u.numpy(), dropout_ratio=keep, mask=mask.numpy())
-    np.testing.assert_allclose(got, expected.numpy(), rtol=1e-15)
+    np.testing.assert_allclose(got, expected.numpy(), rtol=tol.DROPOUT_RTOL)
     np.testing.assert_array_equal(dropout(u.numpy(), dropout_ratio=keep), u.numpy())
 
 

@@ -1,0 +1,68 @@
+"""Every tolerance of the suite, each with the reason for its value
+(imported as ``tol``).
+
+A value comparison passes when ``|got - expected| <= rtol * max(1,
+max|expected|)``: the error of a sum of products is relative to the size of
+its terms, not of each output element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+# Forward and backward against the oracle, by the input dtype. float64: a few
+# hundred products summed in another order differ by ~1e-14 of their scale;
+# float32: ~1e-6, and accumulating in float32 over a window of up to 4 x 4 x 8
+# terms can reach ~1e-5.
+RTOL = {"float64": 1e-10, "float32": 1e-4}
+
+# Per-op overrides, each with its reason (the op table refers to these).
+OVERRIDES: dict[str, tuple[dict[str, float], str]] = {
+    "batch_normalization": (
+        {"float32": 1e-3},
+        "float32 variance of a small batch loses ~3 digits to cancellation (E[u^2] - E[u]^2 "
+        "in some implementations, the mean subtracted first in others)",
+    ),
+}
+
+# Finite differences: central differences with step 1e-6 in float64 are good
+# to about 1e-8 on these smooth or piecewise-linear losses (truncation ~step^2,
+# rounding ~eps * |loss| / step); 1e-6 leaves a margin of 100.
+FINITE_DIFFERENCE_STEP = 1e-6
+FINITE_DIFFERENCE_RTOL = 1e-6
+# Along random directions, the loss's own rounding is allowed on top, in units
+# of the loss: a large loss (many channels, values up to ~15) makes it exceed
+# the element-wise tolerance; where the directions do not agree, the
+# element-wise comparison decides.
+ROUNDING = 16 * float(np.finfo(np.float64).eps)
+
+# Golden fixtures recomputed by torch (scripts/regenerate_fixtures.py --check):
+# the same float64 computation, with at most another summation order.
+GOLDEN_RECHECK_RTOL = 1e-12
+# The article's printed arrays: integer inputs and outputs below 2**53, exact
+# in float64; the margin only absorbs a float32 implementation's rounding of
+# integers, which is exact too.
+ARTICLE_EXACT = 1e-12
+# Optimizer trajectories against torch.optim in float64, 20 steps: the same
+# formulas in another order; atol for the elements that pass through zero.
+TRAJECTORY_RTOL, TRAJECTORY_ATOL = 1e-12, 1e-14
+# One optimizer step against its closed form (the formula tests): the same
+# few operations in another order.
+FORMULA_RTOL = 1e-12
+# Dropout against F.dropout with the same mask: one multiplication each.
+DROPOUT_RTOL = 1e-15
+
+
+def rtol_for(dtype: Any, overrides: Mapping[str, float] | None = None) -> float:
+    """The oracle comparison's rtol for ``dtype``, or an op's override
+    (``op.rtol``, from :data:`OVERRIDES`)."""
+    name = np.dtype(dtype).name
+    return (overrides or {}).get(name, RTOL[name])
+
+
+def override(op: str) -> dict[str, float]:
+    """``op``'s tolerance overrides by dtype (for the op table)."""
+    return dict(OVERRIDES[op][0])

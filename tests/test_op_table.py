@@ -1,0 +1,42 @@
+"""An op table entry validates itself when it is made: each mistake a
+contributor can make is refused at import, with a message that names the
+entry and the mistake."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from refcnn.conformance import op_table as ot
+
+POOL = ot.BY_NAME["max_pooling2d"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"corners": ("plain", "padingg")}, "unknown corner(s) ['padingg']"),
+        ({"reference": "max_pool"}, "reference 'max_pool' is not a function of"),
+        ({"backward_args": ("dz", "x", "z")}, "backward argument(s) ['x'] are none of the inputs"),
+        ({"grads": ("W",)}, "gradient(s) ['W'] of no input"),
+        ({"grads": ()}, "a backward and its gradients (grads=...) go together"),
+        ({"rtol": {"float16": 1e-2}}, "tolerance for unknown dtype(s) ['float16']"),
+        ({"forward_source": "f(u)"}, "a composed forward needs its snippet source"),
+    ],
+)
+def test_a_wrong_entry_is_refused_with_its_name(change: dict, message: str) -> None:
+    with pytest.raises(ot.OpError) as info:
+        replace(POOL, **change)
+    assert str(info.value).startswith("op table entry 'max_pooling2d': ")
+    assert message in str(info.value)
+
+
+def test_entries_are_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        ot.Op("x", "x", ("u",), POOL.samples, "max_pooling2d")  # type: ignore[misc]
+
+
+def test_every_entry_of_the_table_is_valid() -> None:
+    for op in ot.OPS:
+        assert replace(op) == op  # __post_init__ runs again, and accepts it
