@@ -6,7 +6,7 @@ Chosen with ``--impl package.module`` or the environment variable
 skipped with that reason, never failed.
 
 What the implementation does not claim to support is declared by corner (see
-``conformance.strategies.CORNERS``), in the module::
+``conformance.corners.CORNERS``), in the module::
 
     CONFORMANCE_UNSUPPORTED = {"convolution2d": ["tuple params"], "*": ["empty batch"]}
 
@@ -31,7 +31,7 @@ import pytest
 from . import checks as ch
 from . import isolation
 from . import op_table as ot
-from .strategies import CORNERS
+from .corners import CORNERS
 from .verdict import NOT_PROVIDED, UNSUPPORTED
 
 REFERENCE = "refcnn"

@@ -6,7 +6,8 @@ failure says which factor an implementation gets wrong, and hypothesis
 shrinks it within the corner instead of to the simplest input of all (an
 empty batch, an int parameter) where other bugs hide. ``mixed`` draws every
 factor at once, except the empty batch: where only shapes can be compared,
-the examples go to their own corner.
+the examples go to their own corner. The corners, and how each draws its
+window parameters and values, are in :mod:`conformance.corners`.
 
 A strategy draws the *geometry* (batch, sizes, channels, window, padding,
 strides) and a *seed*; array values are then made by
@@ -36,47 +37,18 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-DTYPES = ("float64", "float32")
+from .corners import (  # noqa: F401  (the corner names, re-exported as hh.*)
+    BEYOND_INPUT,
+    CORNERS,
+    IN_PADDING,
+    NOT_DIFFERENTIABLE,
+    ONE_BY_ONE,
+    SINGLE,
+    WHOLE_INPUT,
+    as_pair,
+)
 
-# Each corner's name (as it appears in reports and declarations) and meaning.
-CORNERS: dict[str, str] = {
-    "plain": "batch >= 1, parameters left at their defaults (no padding, stride 1 for "
-    "convolutions, stride = pool_size for pooling), square windows, distinct values",
-    "padding": "int padding >= 1",
-    "strides": "int strides >= 2, dividing the padded size or not (pooling: explicit "
-    "strides >= pool_size)",
-    "overlap": "pooling windows that overlap: int strides < pool_size",
-    "non-square": "a kernel or window with kh != kw",
-    "tuple params": "padding, strides (and pool_size) given as (h, w) tuples",
-    "ties": "tied maxima: in a pooling window, or among maxout's pieces (with all-zero "
-    "input rows and zero biases)",
-    "negative under padding": "max pooling: all-negative values in windows that touch "
-    "the zero padding",
-    "kinks": "inputs exactly at the activation's kinks (0, n, -alpha), in both dtypes",
-    "many channels": "5 to 8 channels (and filters)",
-    "empty batch": "a batch of n = 0",
-    "mixed": "every factor drawn at once, but the empty batch (its own corner)",
-}
-# Shapes at the edge of what a corner allows, drawn on purpose in the corners
-# below (a share of their examples) because real bugs live there; each is a
-# coverage tag, so a run shows that it drew them.
-ONE_BY_ONE = "1x1 spatial, c > 1"
-WHOLE_INPUT = "window = padded input"
-BEYOND_INPUT = "strides > input"
-IN_PADDING = "window wholly in padding"
-SINGLE = "batch 1, one channel"
-DEGENERATE: dict[str, tuple[str, ...]] = {
-    "plain": (ONE_BY_ONE, WHOLE_INPUT, SINGLE),
-    "many channels": (ONE_BY_ONE,),
-    "padding": (WHOLE_INPUT, IN_PADDING),
-    "strides": (BEYOND_INPUT,),
-}
-# The factor a corner cannot do without: with it declared unsupported (and so
-# drawn in no corner), the corner has nothing to draw, and is not run.
-NEEDS = {"negative under padding": "padding", "overlap": "strides"}
-# Corners whose examples finite differences cannot judge (a kink or a tie has
-# no derivative; an empty batch has nothing to differentiate).
-NOT_DIFFERENTIABLE = frozenset({"ties", "kinks", "empty batch"})
+DTYPES = ("float64", "float32")
 
 
 @dataclass
@@ -149,10 +121,6 @@ def without_local_constants() -> Iterator[None]:
         providers.CONSTANTS_CACHE.cache.clear()
 
 
-def as_pair(value: Any) -> tuple[int, int]:
-    return (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-
-
 def seeds() -> st.SearchStrategy[int]:
     return st.integers(0, 2**32 - 1)
 
@@ -195,20 +163,10 @@ class Shape:
 
     @property
     def corners(self) -> tuple[str, ...]:
-        have = {
-            "plain": True,
-            "padding": bool(self.padding),
-            "strides": bool(self.strides),
-            "overlap": self.window == "pool",
-            "non-square": bool(self.window),
-            "tuple params": bool(self.padding or self.strides),
-            "ties": self.max_pooling,
-            "negative under padding": self.max_pooling,
-            "many channels": self.channels,
-            "empty batch": self.batch,
-            "mixed": True,
-        }
-        return tuple(name for name, present in have.items() if present)
+        """The corners an op of this geometry has (``corners.CORNERS``)."""
+        return tuple(
+            name for name, c in CORNERS.items() if c.applies is not None and c.applies(self)
+        )
 
     def degenerate(self, corner: str) -> tuple[str, ...]:
         """The degenerate shapes drawn on purpose in ``corner``."""
@@ -219,13 +177,13 @@ class Shape:
             IN_PADDING: bool(self.window and self.padding),
             BEYOND_INPUT: bool(self.strides),
         }
-        return tuple(d for d in DEGENERATE.get(corner, ()) if usable[d])
+        return tuple(d for d in CORNERS[corner].degenerate if usable[d])
 
     def left_out(self, corner: str, exclude: frozenset[str]) -> str:
         """Why ``corner`` has nothing left to draw once the ``exclude``d
         factors are left out ("" when it has)."""
-        needed = NEEDS.get(corner)
-        if needed in exclude:
+        needed = CORNERS[corner].needs
+        if needed and needed in exclude:
             return f"{corner!r} needs {needed!r}, declared unsupported"
         if corner == "tuple params" and self.window != "pool":
             given = [f for f in ("padding", "strides") if getattr(self, f)]
@@ -254,7 +212,6 @@ def geometry(
     if corner not in CORNERS or corner not in shape.corners:
         raise ValueError(f"no corner {corner!r} for {shape}; its corners: {shape.corners}")
     L = limits
-    pooling = shape.window == "pool"
     # Not in the gradient check: it judges the backward against the forward
     # on the same inputs, and needs the ordinary shapes' overlapping windows
     # (the backward test compares the degenerate ones with the oracle).
@@ -294,27 +251,8 @@ def geometry(
         strides = draw(st.integers(2, L.stride))
         size = (draw(st.integers(1, strides - 1)), draw(st.integers(1, strides - 1)))
         kernel = draw(st.integers(1, min(size)))
-    elif corner == "padding":
-        padding = draw(st.integers(1, L.padding))
-    elif corner == "strides":
-        strides = draw(st.integers(2, L.stride))
-        if pooling:  # windows that do not overlap: that is the next corner
-            kernel = draw(st.integers(1, strides))
-    elif corner == "overlap":
-        kernel = draw(st.integers(2, L.kernel))
-        strides = draw(st.integers(1, kernel - 1))
-    elif corner == "non-square":
-        kh = draw(st.integers(1, L.kernel))
-        kw = draw(st.integers(1, L.kernel).filter(lambda k: k != kh))
-        kernel = (kh, kw)
-    elif corner == "tuple params":
-        kernel, padding, strides = draw(_tuple_parameters(shape, L, exclude, kernel))
-    elif corner in ("ties", "negative under padding"):
-        kernel = draw(st.integers(2, L.kernel))
-        if corner == "negative under padding":
-            padding = draw(st.integers(1, min(L.padding, kernel)))
-    elif corner == "mixed":
-        kernel, padding, strides = draw(_mixed_parameters(shape, L, exclude))
+    else:
+        kernel, padding, strides = CORNERS[corner].parameters(draw, shape, L, exclude, kernel)
     if shape.tuples:  # the step functions take p and s as tuples only
         padding = None if padding is None else as_pair(padding)
         strides = None if strides is None else as_pair(strides)
@@ -340,63 +278,9 @@ def geometry(
     }
 
 
-@st.composite
-def _tuple_parameters(
-    draw: st.DrawFn, shape: Shape, L: Limits, exclude: frozenset[str], kernel: int
-):
-    """kernel, padding, strides of ``tuple params``: what the op takes as
-    ``(h, w)`` tuples, but the declared-unsupported factors; one of them
-    with h != w, so that a swap shows."""
-    padding = strides = None
-    with_padding = bool(shape.padding) and "padding" not in exclude
-    with_strides = bool(shape.strides) and "strides" not in exclude
-    if with_padding:
-        ph = draw(st.integers(0, L.padding))
-        other = st.integers(0, L.padding)
-        padding = (ph, draw(other if with_strides else other.filter(lambda p: p != ph)))
-    if with_strides:
-        sh = draw(st.integers(1, L.stride))
-        strides = (sh, draw(st.integers(1, L.stride).filter(lambda s: s != sh)))
-    if shape.window == "pool":
-        kh = draw(st.integers(1, L.kernel))
-        kernel = (kh, kh if "non-square" in exclude else draw(st.integers(1, L.kernel)))
-    return kernel, padding, strides
-
-
-@st.composite
-def _mixed_parameters(draw: st.DrawFn, shape: Shape, L: Limits, exclude: frozenset[str]):
-    """kernel, padding, strides with every factor possible but the excluded."""
-    tuples = "tuple params" not in exclude
-    square = "non-square" in exclude or (shape.window == "pool" and not tuples)
-    k = st.integers(1, L.kernel)
-    kernel = draw(k if square else st.one_of(k, st.tuples(k, k)))
-    if square and not isinstance(kernel, int):
-        kernel = kernel[0]
-    padding = strides = None
-    if shape.padding and "padding" not in exclude:
-        p = st.integers(0, L.padding)
-        padding = draw(st.one_of(st.none(), p, *([st.tuples(p, p)] if tuples else [])))
-    if shape.strides and "strides" not in exclude:
-        s = st.integers(1, L.stride)
-        strides = draw(st.one_of(st.none(), s, *([st.tuples(s, s)] if tuples else [])))
-        if strides is not None and "overlap" in exclude and shape.window == "pool":
-            kh, kw = as_pair(kernel)
-            sh, sw = as_pair(strides)
-            strides = None if (sh < kh or sw < kw) else strides
-    return kernel, padding, strides
-
-
 def value_kind(corner: str, gradcheck: bool) -> st.SearchStrategy[str]:
     """The values a corner's data gets."""
-    if corner == "ties":
-        return st.just("ties")
-    if corner == "negative under padding":
-        return st.just("negative distinct" if gradcheck else "negative")
-    if corner == "kinks":
-        return st.just("kinks")
-    if corner == "mixed" and not gradcheck:
-        return st.sampled_from(("distinct", "normal", "ties", "negative"))
-    return st.just("distinct")
+    return CORNERS[corner].values(gradcheck)
 
 
 def batch_size(draw: st.DrawFn, corner: str, top: int, minimum: int = 1) -> int:

@@ -578,7 +578,7 @@ def _first_line(report: Any) -> str:
 
 
 def _corner_order(item: tuple[str | None, Any]) -> int:
-    from .strategies import CORNERS
+    from .corners import CORNERS
 
     names = list(CORNERS)
     return names.index(item[0]) if item[0] in names else len(names)
