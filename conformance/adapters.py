@@ -60,40 +60,31 @@ from typing import Any
 
 import numpy as np
 
-# The article's array arguments of each function, in order, and what it returns.
-SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "conv": (("u", "f"), ("z",)),
-    "convp": (("u", "f"), ("z",)),
-    "convps": (("u", "f"), ("z",)),
-    "convpsc": (("u", "f"), ("z",)),
-    "convpscf": (("u", "f"), ("z",)),
-    "convpscfu": (("u", "f"), ("z",)),
-    "convolution2d": (("u", "W", "b"), ("z",)),
-    "convolution2d_back": (("dz", "u", "W", "b"), ("du", "dW", "db")),
-    "max_pooling2d": (("u",), ("z",)),
-    "max_pooling2d_back": (("dz", "u", "z"), ("du",)),
-    "average_pooling2d": (("u",), ("z",)),
-    "average_pooling2d_back": (("dz", "u", "z"), ("du",)),
-    "flatten2d": (("u",), ("z",)),
-    "flatten2d_back": (("dz", "u", "z"), ("du",)),
-}
+from refcnn.layouts import DATA_LAYOUTS, FILTER_LAYOUTS, PERMUTATIONS
+
+from . import op_table as ot
+
+
+def _signatures() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The article's array arguments of each function of an op with window
+    geometry, in order, and what it returns: read from the op table."""
+    result = {}
+    for op in ot.OPS:
+        if op.shape is None:
+            continue
+        result[op.forward] = (op.inputs, ("z",))
+        if op.backward:
+            result[op.backward] = (op.backward_args, tuple(f"d{g}" for g in op.grads))
+    return result
+
+
+SIGNATURES = _signatures()
 # The article's keyword parameters of each layer and their defaults (None:
 # pooling strides default to pool_size).
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "convolution2d": {"padding": 0, "strides": 1},
-    "max_pooling2d": {"pool_size": 2, "padding": 0, "strides": None},
-    "average_pooling2d": {"pool_size": 2, "padding": 0, "strides": None},
-    "flatten2d": {},
-}
-DATA_LAYOUTS = ("NHWC", "NCHW")
-FILTER_LAYOUTS = ("FHWC", "OIHW", "HWIO")
+DEFAULTS: dict[str, dict[str, Any]] = ot.LAYERS
 _DATA = {"u", "z", "dz", "du"}
 _FILTERS = {"W", "f", "dW"}
-_TO = {  # article layout -> other layout, for 4-D arrays
-    ("data", "NCHW"): (0, 3, 1, 2),
-    ("filters", "OIHW"): (0, 3, 1, 2),
-    ("filters", "HWIO"): (1, 2, 3, 0),
-}
+_TO = PERMUTATIONS  # article layout -> other layout, for 4-D arrays
 
 
 def _convert(name: str, value: Any, data: str, filters: str, back: bool) -> Any:

@@ -32,11 +32,9 @@ from . import checks as ch
 from . import isolation
 from . import op_table as ot
 from .corners import CORNERS
+from .options import DECLARATION, ENV_VAR, REFERENCE
 from .verdict import NOT_PROVIDED, UNSUPPORTED
 
-REFERENCE = "refcnn"
-ENV_VAR = "REFCNN_IMPL"
-DECLARATION = "CONFORMANCE_UNSUPPORTED"
 ANY_OP = "*"
 
 

@@ -53,10 +53,12 @@ import pytest
 from _pytest.capture import CaptureResult
 from _pytest.runner import runtestprotocol
 
+from . import options as opts
+
 OUTPUT_LIMIT = 64 * 1024  # bytes of a test phase's output kept (the last ones)
 # Seconds per test: generous. The slowest test of tests/impls/article_loops
 # takes 0.3 s on 2 cores; an implementation 100 times slower still fits.
-DEFAULT_TIMEOUT = 300.0
+DEFAULT_TIMEOUT = opts.DEFAULT_TIMEOUT
 _REPORTS, _ERROR = b"R", b"E"
 _HEADER = struct.Struct("!cQ")
 _PR_SET_PDEATHSIG = 1

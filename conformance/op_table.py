@@ -90,6 +90,9 @@ class Op:
     passthrough: bool = False
     # The geometry of ops with windows (see hh.Shape); None for the others.
     shape: hh.Shape | None = None
+    # A layer's keyword parameters and the article's defaults (None: pooling
+    # strides default to pool_size), for the adapters.
+    defaults: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Refuse an incoherent entry, naming it and each mistake."""
@@ -441,6 +444,7 @@ def _window_op(name: str, shape: hh.Shape, build, **kwargs: Any) -> Op:
 
 
 _POOL_BACK = ("dz", "u", "z")
+_POOL_DEFAULTS = {"pool_size": 2, "padding": 0, "strides": None}
 _POOL = hh.Shape(window="pool")
 
 OPS: tuple[Op, ...] = (
@@ -455,6 +459,7 @@ OPS: tuple[Op, ...] = (
         hh.Shape(filters=True),
         _convolution2d_build,
         inputs=("u", "W", "b"),
+        defaults={"padding": 0, "strides": 1},
         backward="convolution2d_back",
         backward_args=("dz", "u", "W", "b"),
         grads=("u", "W", "b"),
@@ -464,6 +469,7 @@ OPS: tuple[Op, ...] = (
         "max_pooling2d",
         hh.Shape(window="pool", max_pooling=True),
         _pooling_build,
+        defaults=_POOL_DEFAULTS,
         backward="max_pooling2d_back",
         backward_args=_POOL_BACK,
         grads=("u",),
@@ -472,6 +478,7 @@ OPS: tuple[Op, ...] = (
         "average_pooling2d",
         _POOL,
         _pooling_build,
+        defaults=_POOL_DEFAULTS,
         backward="average_pooling2d_back",
         backward_args=_POOL_BACK,
         grads=("u",),
@@ -851,4 +858,6 @@ TRAINER_OPS: tuple[Op, ...] = (
 
 OPS = OPS + TRAINER_OPS
 BY_NAME = {op.name: op for op in OPS}
+# The article's layers (what the adapters make): their keyword defaults.
+LAYERS = {op.name: op.defaults for op in OPS if op.shape is not None and not op.shape.tuples}
 DIFFERENTIABLE = tuple(op for op in OPS if op.backward)

@@ -24,6 +24,7 @@ from hypothesis.errors import Flaky
 from . import checks as ch
 from . import implementation as impl_mod
 from . import isolation, reports
+from . import options as opts
 from . import oracle as orc
 from . import verdict as vd
 
@@ -62,105 +63,7 @@ def profile_name() -> str:
     return os.environ.get(PROFILE_VAR, "ci")
 
 
-# (namespaced name, short name, dest, keyword arguments of addoption)
-OPTIONS = (
-    (
-        "--refcnn-impl",
-        "--impl",
-        {
-            "default": None,
-            "metavar": "MODULE",
-            "help": f"module under test (default: ${impl_mod.ENV_VAR} or {impl_mod.REFERENCE})",
-        },
-    ),
-    (
-        "--refcnn-strict-policies",
-        "--strict-policies",
-        {
-            "action": "store_true",
-            "help": "also check refcnn's own policies (dtype preservation, input validation) "
-            "for a module other than refcnn",
-        },
-    ),
-    (
-        "--refcnn-xfails-file",
-        "--xfails-file",
-        {
-            "default": None,
-            "metavar": "PATH",
-            "help": "expected failures: one test id per line ('*' matches any characters), "
-            "then whitespace and the reason (required); '#' starts a comment",
-        },
-    ),
-    (
-        "--refcnn-unsupported",
-        "--unsupported",
-        {
-            "action": "append",
-            "default": [],
-            "metavar": "CORNERS",
-            "help": "corners the implementation does not claim to support, comma-separated, "
-            "each 'corner' (every op) or 'op:corner'; reported 'unsupported', not run "
-            f"(also: {impl_mod.DECLARATION} in the module)",
-        },
-    ),
-    (
-        "--refcnn-report",
-        "--conformance-report",
-        {"default": None, "metavar": "PATH", "help": "write the verdict as JSON to PATH"},
-    ),
-    (
-        "--refcnn-coverage",
-        "--conformance-coverage",
-        {
-            "action": "store_true",
-            "help": "print what the run drew: per op and corner, the examples and how many "
-            "hit each tag (ties, kinks, non-dividing strides, ...)",
-        },
-    ),
-    (
-        "--refcnn-failures",
-        "--conformance-failures",
-        {
-            "default": None,
-            "metavar": "PATH",
-            "help": "write every failure in full (message, parameters, snippet, trace) to PATH",
-        },
-    ),
-    (
-        "--refcnn-timeout",
-        "--timeout",
-        {
-            "default": isolation.DEFAULT_TIMEOUT,
-            "type": float,
-            "metavar": "SECONDS",
-            "help": "time limit of each test of the suite; a test still running then is "
-            f"reported 'timed out' (default {isolation.DEFAULT_TIMEOUT:g}; 0 for none)",
-        },
-    ),
-    (
-        "--refcnn-gradient-check",
-        "--gradient-check",
-        {
-            "default": "directional",
-            "choices": ("directional", "element-wise"),
-            "help": "how the gradient check compares the backward with finite differences: "
-            "'directional' (default: along random directions, a few forward calls; element "
-            "by element only where they differ) or 'element-wise' (every element, two "
-            "forward calls each)",
-        },
-    ),
-    (
-        "--refcnn-no-isolation",
-        "--no-isolation",
-        {
-            "action": "store_true",
-            "help": "run the tests in pytest's own process, not in a forked child each "
-            "(for debuggers; a crash or a hang of the implementation then ends the run "
-            "without a verdict, and --timeout does not apply)",
-        },
-    ),
-)
+OPTIONS = opts.OPTIONS
 
 
 def option(config: pytest.Config, name: str):
@@ -179,11 +82,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     taken = _taken(parser)
     for long, short, kwargs in OPTIONS:
         names = [long] + ([short] if short not in taken else [])
-        group.addoption(*names, dest=long[2:].replace("-", "_"), **kwargs)
+        group.addoption(*names, dest=opts.dest(long), **kwargs)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "verdict(op, check): the op and check a test judges")
+    config.addinivalue_line(
+        "markers",
+        "verdict(check, op=None): the check a test makes, and the op it judges (default: "
+        "from its op, example, case or name parameter)",
+    )
     settings.load_profile(profile_name())
     controller = not hasattr(config, "workerinput")
     timeout = option(config, "timeout")

@@ -19,66 +19,27 @@ import os
 import sys
 from pathlib import Path
 
+from . import options as opts
+
 
 def suite_dir() -> Path:
     """The folder of the suite's tests: this package's own."""
     return Path(__file__).resolve().parent
 
 
-FAILURES_FILE = "refcnn-conformance-failures.txt"
+FAILURES_FILE = opts.FAILURES_FILE
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="refcnn conformance", description=__doc__.splitlines()[0])
-    p.add_argument("--impl", default=None, help="module under test (default: refcnn)")
-    p.add_argument(
-        "--strict-policies",
-        action="store_true",
-        help="also check dtype preservation and input validation",
-    )
-    p.add_argument(
-        "--unsupported",
-        action="append",
-        default=[],
-        metavar="CORNERS",
-        help="corners the implementation does not claim to support, comma-separated, each "
-        "'corner' (every op) or 'op:corner', e.g. 'tuple params,convolution2d:empty batch'",
-    )
-    p.add_argument("--xfails-file", default=None, help="expected failures with reasons")
-    p.add_argument(
-        "--conformance-report", default=None, metavar="PATH", help="write the verdict as JSON"
-    )
-    p.add_argument(
-        "--conformance-coverage",
-        action="store_true",
-        help="print what the run drew, per op and corner",
-    )
-    p.add_argument(
-        "--conformance-failures",
-        default=FAILURES_FILE,
-        metavar="PATH",
-        help=f"where every failure goes in full, if there are any (default {FAILURES_FILE})",
-    )
-    p.add_argument(
-        "--timeout",
-        default=None,
-        metavar="SECONDS",
-        help="time limit of each test; a test still running then is reported 'timed out' "
-        "(default 300; 0 for none)",
-    )
-    p.add_argument(
-        "--no-isolation",
-        action="store_true",
-        help="run the tests in pytest's process, not a forked child each (for debuggers; a "
-        "crash or hang of the implementation then ends the run without a verdict)",
-    )
-    p.add_argument(
-        "--gradient-check",
-        default=None,
-        choices=("directional", "element-wise"),
-        help="'directional' (default: along random directions, then element by element where "
-        "they differ) or 'element-wise' (every element: two forward calls each)",
-    )
+    for _, short, kwargs in opts.OPTIONS:
+        # the defaults are the plugin's (None: not passed on), but the failures file
+        runner_default = opts.FAILURES_FILE if short == "--conformance-failures" else None
+        kwargs = {**kwargs, "default": [] if kwargs.get("action") == "append" else runner_default}
+        if kwargs.get("action") == "store_true":
+            kwargs["default"] = False
+        kwargs.pop("type", None)  # a value is passed on as given; the plugin converts it
+        p.add_argument(short, **kwargs)
     p.add_argument("--junitxml", default=None, metavar="PATH", help="JUnit XML report")
     p.add_argument(
         "--thorough",
@@ -129,25 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         "-rN",  # no short summary: the verdict table is the summary
     ]
     # The plugin's namespaced option names: they never clash with other plugins.
-    for option, name in (
-        ("impl", "--refcnn-impl"),
-        ("xfails_file", "--refcnn-xfails-file"),
-        ("conformance_report", "--refcnn-report"),
-        ("conformance_failures", "--refcnn-failures"),
-        ("timeout", "--refcnn-timeout"),
-        ("gradient_check", "--refcnn-gradient-check"),
-        ("junitxml", "--junitxml"),
-    ):
-        value = getattr(args, option)
-        if value:
-            pytest_args.append(f"{name}={value}")
-    pytest_args += [f"--refcnn-unsupported={value}" for value in args.unsupported]
-    if args.strict_policies:
-        pytest_args.append("--refcnn-strict-policies")
-    if args.conformance_coverage:
-        pytest_args.append("--refcnn-coverage")
-    if args.no_isolation:
-        pytest_args.append("--refcnn-no-isolation")
+    pytest_args += opts.to_pytest(vars(args))
+    if args.junitxml:
+        pytest_args.append(f"--junitxml={args.junitxml}")
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     if args.workers != "0" and importlib.util.find_spec("xdist") is not None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from refcnn import layouts
+
 from . import article as fx
 from . import checks as ch
 from . import op_table as ot
@@ -14,8 +16,6 @@ from .strategies import Sample
 
 EXAMPLES = fx.article_examples()
 EXACT = tol.ARTICLE_EXACT
-LIFT_U = {2: lambda a: a[None, :, :, None], 3: lambda a: a[None], 4: lambda a: a}
-LIFT_F = {2: lambda a: a[None, :, :, None], 3: lambda a: a[None], 4: lambda a: a}
 
 
 def _check(
@@ -31,6 +31,7 @@ def _check(
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.id)
+@pytest.mark.verdict(check="fixtures")
 def test_step_function_prints_the_articles_array(example: fx.ArticleExample, impl) -> None:
     function = impl.require(example.function)
     _require_corners(impl, example.function, example.kwargs.get("p"), example.kwargs.get("s"))
@@ -41,13 +42,14 @@ def test_step_function_prints_the_articles_array(example: fx.ArticleExample, imp
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.id)
+@pytest.mark.verdict(check="fixtures", op="convolution2d")
 def test_convolution2d_prints_the_articles_array(example: fx.ArticleExample, impl) -> None:
     """The same numbers through the layer: lift to NHWC and (fn, fh, fw, fc),
     bias zero, then drop the lifted axes."""
     convolution2d = impl.require("convolution2d")
     _require_corners(impl, "convolution2d", example.kwargs.get("p"), example.kwargs.get("s"))
     u, f = (example.inputs[name] for name in example.args)
-    u4, f4 = LIFT_U[u.ndim](u), LIFT_F[f.ndim](f)
+    u4, f4 = layouts.lift(u, u.ndim), layouts.lift(f, f.ndim)
     b = np.zeros(f4.shape[0], dtype=np.int64)
     # The article's layer takes ints; its step functions' (k, k) tuples become k,
     # so that an implementation without tuple parameters is judged here too.

@@ -39,6 +39,7 @@ def test_golden_fixtures_exist_for_every_op_and_corner() -> None:
 
 
 @pytest.mark.parametrize(("name", "corner", "dtype"), CASES)
+@pytest.mark.verdict(check="golden")
 def test_golden_cases(name: str, corner: str, dtype: str, impl, tally) -> None:
     op = ot.BY_NAME[name]
     for function in op.forward_imports:  # the backward is checked where provided

@@ -106,6 +106,7 @@ def _where(op: ot.Op, check: str, corner: str, dtype: str, sample: Sample) -> st
 
 
 @pytest.mark.parametrize(("op", "corner", "dtype"), FORWARD)
+@pytest.mark.verdict(check="forward")
 def test_forward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tally) -> None:
     _prepare(impl, op, corner, op.forward_imports)
 
@@ -125,6 +126,7 @@ def test_forward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tall
 
 
 @pytest.mark.parametrize(("op", "corner", "dtype"), BACKWARD)
+@pytest.mark.verdict(check="backward")
 def test_backward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tally) -> None:
     _prepare(impl, op, corner, op.imports)
 
@@ -147,6 +149,7 @@ def test_backward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tal
 
 
 @pytest.mark.parametrize(("op", "corner", "dtype"), GRADIENT)
+@pytest.mark.verdict(check="gradient")
 def test_gradient_matches_finite_differences(
     op: ot.Op, corner: str, dtype: str, request, impl, oracle, tally
 ) -> None:
@@ -223,6 +226,7 @@ def _check_forward_first(impl, op: ot.Op, forward, z, expected, sample: Sample, 
 
 
 @pytest.mark.parametrize(("op", "corner", "dtype"), HYGIENE)
+@pytest.mark.verdict(check="hygiene")
 def test_hygiene(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tally) -> None:
     """Forward and backward leave their inputs alone and return arrays of
     their own: no memory shared with an input, none reused by a second call

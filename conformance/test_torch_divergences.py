@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from refcnn import layouts
+
 from . import oracle as orc
 
 pytestmark = pytest.mark.skipif(not orc.torch_available(), reason="needs torch")
@@ -25,11 +27,11 @@ def _torch():
 
 def nchw(u: np.ndarray):
     torch, _ = _torch()
-    return torch.from_numpy(np.ascontiguousarray(u.transpose(0, 3, 1, 2)))
+    return torch.from_numpy(np.ascontiguousarray(u.transpose(layouts.NHWC_TO_NCHW)))
 
 
 def nhwc(t) -> np.ndarray:
-    return t.permute(0, 2, 3, 1).numpy()
+    return t.permute(*layouts.NCHW_TO_NHWC).numpy()
 
 
 @pytest.mark.verdict(op="max_pooling2d", check="semantics")

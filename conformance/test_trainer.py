@@ -44,6 +44,7 @@ def _quadratic(rng: np.random.Generator):
 
 @needs_torch
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.verdict(check="trajectory")
 def test_optimizer_trajectory_matches_torch_optim(name: str, impl) -> None:
     import torch
 
@@ -136,6 +137,7 @@ def _ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("name", list(INITIALIZERS))
+@pytest.mark.verdict(check="distribution")
 def test_initializer_distribution(name: str, impl) -> None:
     """Shape, mean and variance (5-sigma bounds at a fixed seed, 120000 draws),
     bounds of the uniform ones; and, with torch, a two-sample KS test against
@@ -178,6 +180,7 @@ def test_initializer_distribution(name: str, impl) -> None:
         ("ones_w", {}, lambda W: (W == 1).all()),
     ],
 )
+@pytest.mark.verdict(check="distribution")
 def test_weight_initializer_parameters(name, params, check, impl) -> None:
     assert check(_draw(impl.require(name), FAN_IN, FAN_OUT, **params))
 
@@ -195,6 +198,7 @@ def test_weight_initializer_parameters(name, params, check, impl) -> None:
         ("ones_b", {}, lambda b: (b == 1).all()),
     ],
 )
+@pytest.mark.verdict(check="distribution")
 def test_bias_initializers(name, params, check, impl) -> None:
     b = _draw(impl.require(name), 100_000, **params)
     assert b.shape == (100_000,) and check(b)

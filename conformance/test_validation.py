@@ -9,6 +9,7 @@ from .invalid_inputs import BAD_CALLS, BadCall
 
 
 @pytest.mark.parametrize("case", BAD_CALLS, ids=lambda c: c.id)
+@pytest.mark.verdict(check="validation")
 def test_bad_input_raises_a_clear_error(case: BadCall, impl) -> None:
     if not impl.strict:
         pytest.skip("input validation is refcnn's policy: pass --strict-policies to check it")

@@ -24,15 +24,17 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from refcnn import layouts
+
 from .strategies import as_pair
 
 
 def to_nchw(x: torch.Tensor) -> torch.Tensor:
-    return x.permute(0, 3, 1, 2)
+    return x.permute(*layouts.NHWC_TO_NCHW)
 
 
 def to_nhwc(x: torch.Tensor) -> torch.Tensor:
-    return x.permute(0, 2, 3, 1)
+    return x.permute(*layouts.NCHW_TO_NHWC)
 
 
 def zero_pad(x_nchw: torch.Tensor, padding: Any) -> torch.Tensor:
@@ -42,7 +44,11 @@ def zero_pad(x_nchw: torch.Tensor, padding: Any) -> torch.Tensor:
 
 def convolution2d(u, W, b, padding=0, strides=1) -> torch.Tensor:
     z = F.conv2d(
-        to_nchw(u), W.permute(0, 3, 1, 2), b, stride=as_pair(strides), padding=as_pair(padding)
+        to_nchw(u),
+        W.permute(*layouts.FHWC_TO_OIHW),
+        b,
+        stride=as_pair(strides),
+        padding=as_pair(padding),
     )
     return to_nhwc(z)
 
@@ -66,12 +72,8 @@ def flatten2d(u) -> torch.Tensor:
 
 def _lifted(u, f, p, s, u_dims: int, f_dims: int) -> torch.Tensor:
     """The step functions: lift to the layer's layouts, drop the lifted axes."""
-    u4 = {2: lambda t: t[None, :, :, None], 3: lambda t: t[None], 4: lambda t: t}[u_dims](u)
-    f4 = {2: lambda t: t[None, :, :, None], 3: lambda t: t[None], 4: lambda t: t}[f_dims](f)
-    z = convolution2d(u4, f4, None, p, s)
-    if u_dims < 4:
-        z = z[0]
-    return z if f_dims == 4 else z[..., 0]
+    z = convolution2d(layouts.lift(u, u_dims), layouts.lift(f, f_dims), None, p, s)
+    return layouts.unlift(z, u_dims, f_dims)
 
 
 def conv(u, f):
@@ -223,7 +225,7 @@ def article_network(model):
         for name in ("affine1", "affine2", "affine3")
     ]
     with torch.no_grad():
-        conv.weight.copy_(torch.from_numpy(conv_w.transpose(0, 3, 1, 2).copy()))
+        conv.weight.copy_(torch.from_numpy(conv_w.transpose(layouts.FHWC_TO_OIHW).copy()))
         conv.bias.copy_(torch.from_numpy(layers["conv1"].params["b"]))
         for linear, name in zip(fc, ("affine1", "affine2", "affine3"), strict=True):
             w = layers[name].params["W"]
@@ -265,7 +267,7 @@ def network_parameters_to_refcnn(net, model, which: str = "data"):
         return getattr(p, which).detach().numpy()
 
     return {
-        "conv1": {"W": get(conv.weight).transpose(0, 2, 3, 1), "b": get(conv.bias)},
+        "conv1": {"W": get(conv.weight).transpose(layouts.NCHW_TO_NHWC), "b": get(conv.bias)},
         "affine1": {"W": _nchw_rows_to_nhwc(get(fc1.weight).T, image), "b": get(fc1.bias)},
         "affine2": {"W": get(fc2.weight).T, "b": get(fc2.bias)},
         "affine3": {"W": get(fc3.weight).T, "b": get(fc3.bias)},

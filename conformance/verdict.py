@@ -34,20 +34,6 @@ CHECKS = (
 )
 CORNER_CHECKS = ("forward", "backward", "gradient", "golden", "hygiene")
 # Test function -> check, for the tests whose op comes from a parameter.
-CHECK_OF = {
-    "test_forward": "forward",
-    "test_backward": "backward",
-    "test_gradient_matches_finite_differences": "gradient",
-    "test_hygiene": "hygiene",
-    "test_step_function_prints_the_articles_array": "fixtures",
-    "test_convolution2d_prints_the_articles_array": "fixtures",
-    "test_bad_input_raises_a_clear_error": "validation",
-    "test_golden_cases": "golden",
-    "test_optimizer_trajectory_matches_torch_optim": "trajectory",
-    "test_initializer_distribution": "distribution",
-    "test_weight_initializer_parameters": "distribution",
-    "test_bias_initializers": "distribution",
-}
 UNSUPPORTED = "unsupported: "  # the start of the skip reason of a declared corner
 NOT_PROVIDED = "not provided: "
 REASON_WIDTH = 150
@@ -79,18 +65,18 @@ class Tally:
 
 
 def key_of(item: Any) -> tuple[str, str, str | None, str | None] | None:
-    """``(op, check, corner, dtype)`` for a collected test, or None if it
-    judges no op; corner and dtype are None for the checks without corners."""
+    """``(op, check, corner, dtype)`` for a collected test, from its
+    ``verdict(check, op=...)`` marker and its parameters (``op``, or an
+    ``example``/``case`` naming its function, or ``name``; ``corner``,
+    ``dtype``); None for a test that judges no op. Corner and dtype are None
+    for the checks without corners."""
     marker = item.get_closest_marker("verdict")
-    if marker is not None:
-        return marker.kwargs["op"], marker.kwargs["check"], None, None
-    name = getattr(item, "originalname", item.name)
-    check = CHECK_OF.get(name)
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    if check is None:
+    if marker is None:
         return None
-    if name == "test_convolution2d_prints_the_articles_array":
-        return "convolution2d", check, None, None
+    check, op = marker.kwargs["check"], marker.kwargs.get("op")
+    if op is not None:
+        return op, check, None, None
+    params = getattr(getattr(item, "callspec", None), "params", {})
     corner, dtype = params.get("corner"), params.get("dtype")
     for key in ("op", "example", "case"):
         if key in params:
@@ -99,7 +85,7 @@ def key_of(item: Any) -> tuple[str, str, str | None, str | None] | None:
             return op.removesuffix("_back"), check, corner, dtype
     if "name" in params:
         return params["name"], check, corner, dtype
-    return None
+    raise ValueError(f"{item.nodeid}: a verdict marker without op, and no op parameter")
 
 
 @dataclass

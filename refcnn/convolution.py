@@ -31,6 +31,7 @@ import numpy as np
 from . import _parallel, _scratch
 from ._args import Pair, as_array, as_pair, check_positive_dims, check_shape, compute_dtype
 from ._conv_methods import Banded, Columns, Geometry, banded, work
+from .layouts import lift, unlift
 from .shapes import window_geometry
 
 __all__ = [
@@ -180,9 +181,6 @@ def _check_conv(
     return padding, strides, out_hw
 
 
-_LIFT = {2: (None, slice(None), slice(None), None), 3: (None, Ellipsis), 4: (Ellipsis,)}
-
-
 def _step(u: Any, f: Any, p: Any, s: Any, u_dims: int, f_dims: int) -> np.ndarray:
     """Shared body of the step functions: lift ``u`` and ``f`` to the layer's
     4-D layouts, convolve without bias, and drop the lifted axes again."""
@@ -190,12 +188,10 @@ def _step(u: Any, f: Any, p: Any, s: Any, u_dims: int, f_dims: int) -> np.ndarra
     f_layouts = {2: "(fh, fw)", 3: "(fh, fw, fc)", 4: _FILTERS}
     u = as_array(u, "u", u_dims, u_layouts[u_dims])
     f = as_array(f, "f", f_dims, f_layouts[f_dims])
-    u4, f4 = u[_LIFT[u_dims]], f[_LIFT[f_dims]]
+    u4, f4 = lift(u, u_dims), lift(f, f_dims)
     padding, strides, out_hw = _check_conv(u4, f4, p, s, "u", "f", "p", "s")
     z = _forward(u4, f4, None, padding, strides, out_hw)
-    if u_dims < 4:
-        z = z[0]
-    return z if f_dims == 4 else np.ascontiguousarray(z[..., 0])
+    return np.ascontiguousarray(unlift(z, u_dims, f_dims))
 
 
 def conv(u: Any, f: Any) -> np.ndarray:

@@ -40,3 +40,16 @@ def test_entries_are_keyword_only() -> None:
 def test_every_entry_of_the_table_is_valid() -> None:
     for op in ot.OPS:
         assert replace(op) == op  # __post_init__ runs again, and accepts it
+
+
+def test_the_layers_defaults_are_refcnns() -> None:
+    """The op table's layer defaults (which the adapters fill in) are the
+    article's, as refcnn's signatures give them."""
+    import inspect
+
+    import refcnn
+
+    assert set(ot.LAYERS) == {"convolution2d", "max_pooling2d", "average_pooling2d", "flatten2d"}
+    for name, defaults in ot.LAYERS.items():
+        parameters = inspect.signature(getattr(refcnn, name)).parameters.values()
+        assert {p.name: p.default for p in parameters if p.default is not p.empty} == defaults
