@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from refcnn.conformance import checks as ch
+from refcnn.conformance import finite_differences as fd
 from refcnn.conformance import op_table as ot
 
 FIRST_CALLS = 2  # the forward checked first, and called again
@@ -65,7 +66,7 @@ def measure(op: ot.Op, module, count: int) -> dict[str, list[float]]:
             names = [n for n in op.grads if not ch.skipped_gradient(n, sample.params)]
             start = time.perf_counter()
             for name in names:
-                ch.finite_difference_gradient(loss, dict(sample.arrays), name)
+                fd.finite_difference_gradient(loss, dict(sample.arrays), name)
             result["te"].append(time.perf_counter() - start)
             result["element-wise"].append(FIRST_CALLS + calls[0])
             values = {**sample.arrays, "z": z, "dz": dz}
@@ -74,8 +75,8 @@ def measure(op: ot.Op, module, count: int) -> dict[str, list[float]]:
             rng = np.random.default_rng(1)
             start = time.perf_counter()
             for name in names:
-                if not ch.directions_agree(loss, dict(sample.arrays), name, grads[name], rng):
-                    ch.finite_difference_gradient(loss, dict(sample.arrays), name)  # as the test
+                if not fd.directions_agree(loss, dict(sample.arrays), name, grads[name], rng):
+                    fd.finite_difference_gradient(loss, dict(sample.arrays), name)  # as the test
             result["td"].append(time.perf_counter() - start)
             result["directional"].append(FIRST_CALLS + calls[0])
     return result
@@ -89,7 +90,7 @@ def main() -> None:
     sys.path.insert(0, os.getcwd())  # a module in the current folder, as the command finds it
     module = importlib.import_module(args.impl)
     print(f"implementation: {args.impl}; examples per corner: {args.examples}; "
-          f"directions per input: {ch.DIRECTIONS}")  # fmt: skip
+          f"directions per input: {fd.DIRECTIONS}")  # fmt: skip
     header = f"{'op':24} {'calls: element-wise':>20} {'directional':>12} {'ratio':>7}"
     print(header + f" {'time/ex. e-w':>13} {'directional':>12} {'ratio':>7}")
     for op in ot.DIFFERENTIABLE:

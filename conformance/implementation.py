@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from . import checks as ch
+from . import calls as cl
 from . import isolation
 from . import op_table as ot
 from .corners import CORNERS
@@ -109,7 +109,7 @@ def guarded(function: Callable, name: str) -> Callable:
             return function(*args, **kwargs)
         except BaseException as exc:
             try:
-                setattr(exc, ch.FROM_IMPLEMENTATION, True)
+                setattr(exc, cl.FROM_IMPLEMENTATION, True)
             except Exception:  # an exception type without attributes: left unmarked
                 pass
             raise

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import Flaky
 
+from . import calls as cl
 from . import checks as ch
 from . import implementation as impl_mod
 from . import isolation, reports
@@ -230,7 +231,7 @@ def failure_of(exc: BaseException) -> dict:
         return exc.as_dict()
     message = (str(exc).strip().splitlines() or [""])[0][:300]
     name = type(exc).__name__
-    if ch.from_implementation(exc):
+    if cl.from_implementation(exc):
         kind = "raised" if isinstance(exc, Exception) else "crashed"
         return {"kind": kind, "exception": name, "message": f"{name}: {message}"}
     if isinstance(exc, Flaky):

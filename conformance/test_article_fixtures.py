@@ -11,6 +11,7 @@ from refcnn import layouts
 from . import article as fx
 from . import checks as ch
 from . import op_table as ot
+from . import snippets as sn
 from . import tolerances as tol
 from .strategies import Sample
 
@@ -26,7 +27,7 @@ def _check(
         example.expected,
         EXACT,
         f"{call} vs the article ({example.source})",
-        lambda: ch.reproduction(module, function, arrays, call, example.expected, EXACT),
+        lambda: sn.reproduction(module, function, arrays, call, example.expected, EXACT),
     )
 
 
@@ -37,7 +38,7 @@ def test_step_function_prints_the_articles_array(example: fx.ArticleExample, imp
     _require_corners(impl, example.function, example.kwargs.get("p"), example.kwargs.get("s"))
     arrays = {name: example.inputs[name] for name in example.args}
     got = function(*arrays.values(), **example.kwargs)
-    call = ot.call_source(example.function, list(example.args), example.kwargs)
+    call = sn.call_source(example.function, list(example.args), example.kwargs)
     _check(got, example, call, impl.name, example.function, arrays)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from . import calls as cl
 from . import checks as ch
 from . import golden
 from . import op_table as ot
@@ -69,10 +70,10 @@ def check_case(impl, op: ot.Op, case: golden.GoldenCase, dtype: str, where: str)
     params = {k: _cast(v, dtype) for k, v in case.sample.params.items()}
     forward = ot.forward_params(op, ot.Sample(arrays, params))
     where = f"{where} ({case.sample.params}, {case.sample.origin})"
-    got = ch.Caller(impl, op, where)(arrays, forward)
+    got = cl.Caller(impl, op, where)(arrays, forward)
     compared = ch.check_forward(impl, op, got, case.z, arrays, forward, rtol, where)
     if not op.backward or any(impl.get(f) is None for f in op.imports):
         return compared
     values = {**arrays, "z": case.z.astype(dtype), "dz": case.dz.astype(dtype)}
-    result = ch.Caller(impl, op, where, backward=True)(values, params)
+    result = cl.Caller(impl, op, where, backward=True)(values, params)
     return ch.check_gradients(impl, op, result, case.grads, values, params, rtol, where) or compared

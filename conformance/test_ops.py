@@ -18,8 +18,12 @@ import pytest
 from hypothesis import given, note, seed, settings
 from hypothesis import strategies as st
 
+from . import calls as cl
 from . import checks as ch
+from . import finite_differences as fd
+from . import hygiene as hy
 from . import op_table as ot
+from . import snippets as sn
 from . import strategies as hh
 from . import tolerances as tol
 from .strategies import DTYPES, Sample, make_values
@@ -114,7 +118,7 @@ def test_forward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tall
         sample = _draw(data, op, dtype, corner, impl)
         params = ot.forward_params(op, sample)
         where = _where(op, "forward", corner, dtype, sample)
-        got = ch.Caller(impl, op, where)(sample.arrays, params)
+        got = cl.Caller(impl, op, where)(sample.arrays, params)
         expected = oracle.forward(op, sample)
         rtol = tol.rtol_for(dtype, op.rtol)
         compared = ch.check_forward(
@@ -136,7 +140,7 @@ def test_backward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tal
         dz = _grad_output(data, z.shape, dtype)
         values = {**sample.arrays, "z": z, "dz": dz}
         where = _where(op, "backward", corner, dtype, sample)
-        result = ch.Caller(impl, op, where, backward=True)(values, sample.params)
+        result = cl.Caller(impl, op, where, backward=True)(values, sample.params)
         expected = oracle.backward(op, sample, dz)
         rtol = tol.rtol_for(dtype, op.rtol)
         compared = ch.check_gradients(
@@ -168,7 +172,7 @@ def test_gradient_matches_finite_differences(
         sample = _draw(data, op, dtype, corner, impl, gradcheck=True)
         params = ot.forward_params(op, sample)
         where = _where(op, "gradient", corner, dtype, sample)
-        forward = ch.Caller(impl, op, where)
+        forward = cl.Caller(impl, op, where)
         z = np.asarray(forward(sample.arrays, params))
         _check_forward_first(impl, op, forward, z, oracle.forward(op, sample), sample, params)
         dz = _grad_output(data, z.shape, dtype)
@@ -178,16 +182,16 @@ def test_gradient_matches_finite_differences(
             return float(np.sum(np.asarray(forward(arrays, params)) * dz))
 
         values = {**sample.arrays, "z": z, "dz": dz}
-        result = ch.Caller(impl, op, where, backward=True)(values, sample.params)
+        result = cl.Caller(impl, op, where, backward=True)(values, sample.params)
         got = op.gradients(result) or {}
         inputs = dict(sample.arrays)
         agree = {
-            name: not element_wise and ch.directions_agree(loss, inputs, name, got.get(name), rng)
+            name: not element_wise and fd.directions_agree(loss, inputs, name, got.get(name), rng)
             for name in op.grads
             if not ch.skipped_gradient(name, sample.params)
         }
         expected = {
-            name: ch.finite_difference_gradient(loss, inputs, name)
+            name: fd.finite_difference_gradient(loss, inputs, name)
             for name, agrees in agree.items()
             if not agrees
         }
@@ -260,7 +264,7 @@ def _own_outputs(impl, op: ot.Op, where: str, backward: bool, first, second, par
     ``first`` and then on ``second``: its outputs share no memory with what
     it was handed, and the second call leaves the first call's outputs be."""
     __tracebackhide__ = True
-    caller = ch.Caller(impl, op, where, backward)
+    caller = cl.Caller(impl, op, where, backward)
     result = caller(first, params)
     outputs = op.gradients(result) if backward else {"z": result}
     if outputs is None:
@@ -268,22 +272,22 @@ def _own_outputs(impl, op: ot.Op, where: str, backward: bool, first, second, par
     outputs = {("d" + k if backward else k): v for k, v in outputs.items()}
     call = caller.source(params)
     arguments = caller.arguments(first, params)
-    ch.assert_owns_memory(
+    hy.assert_owns_memory(
         outputs,
         caller.handed,
         where,
-        lambda: ch.alias_snippet(impl.name, caller.imports, arguments, call),
+        lambda: sn.alias_snippet(impl.name, caller.imports, arguments, call),
         params,
         views=impl.strict,
         passthrough=op.passthrough,
     )
-    kept = {k: copy for k, v in outputs.items() if (copy := ch.snapshot(v)) is not None}
+    kept = {k: copy for k, v in outputs.items() if (copy := hy.snapshot(v)) is not None}
     caller(second, params)
-    ch.assert_kept(
+    hy.assert_kept(
         outputs,
         kept,
         where,
-        lambda: ch.reuse_snippet(
+        lambda: sn.reuse_snippet(
             impl.name, caller.imports, arguments, caller.arguments(second, params), call
         ),
         params,
