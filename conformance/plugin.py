@@ -27,6 +27,7 @@ from . import implementation as impl_mod
 from . import isolation, reports
 from . import options as opts
 from . import oracle as orc
+from . import render as rd
 from . import verdict as vd
 
 SUITE_DIR = Path(__file__).resolve().parent
@@ -329,10 +330,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     name = config._refcnn_impl.name
     oracle = "torch" if orc.torch_available() else "golden fixtures + refcnn (no torch)"
     terminalreporter.section(f"conformance verdict: {name} (oracle: {oracle})")
-    terminalreporter.write_line(verdict.table())
+    terminalreporter.write_line(rd.table(verdict))
     if option(config, "coverage"):
         terminalreporter.section("conformance coverage: what the run drew")
-        terminalreporter.write_line(verdict.coverage_table())
+        terminalreporter.write_line(rd.coverage_table(verdict))
     for test_id in unused_xfails(config._refcnn_xfails, verdict.nodeids):
         terminalreporter.write_line(f"warning: --xfails-file entry {test_id} matches no test")
     for line in getattr(config, "_refcnn_output_lines", []):

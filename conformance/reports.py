@@ -21,6 +21,8 @@ from typing import IO, TYPE_CHECKING
 
 import pytest
 
+from . import render as rd
+
 if TYPE_CHECKING:
     from .verdict import Verdict
 
@@ -124,14 +126,14 @@ class Outputs:
             if self.failures is not None:
                 if verdict.failed:
                     count = len(verdict.failures())
-                    self.failures.write(verdict.failures_text())
+                    self.failures.write(rd.failures_text(verdict))
                     lines.append(
                         f"{count} failures in full (snippets, traces): {self.failures.path}"
                     )
                 elif self.failures.remove():
                     lines.append(f"no failures: removed the earlier {self.failures.path}")
             if self.report is not None:
-                self.report.write(verdict.json_text(name, oracle, environment))
+                self.report.write(rd.json_text(verdict, name, oracle, environment))
                 lines.append(f"verdict written to {self.report.path}")
         except OSError as exc:
             self.error = str(exc)
