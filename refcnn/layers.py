@@ -22,7 +22,6 @@ from . import flatten as flat
 from ._args import as_pair
 from ._conv_methods import Geometry
 from ._scratch import Buffers
-from ._windows import crop, pad
 from .shapes import window_geometry
 
 Shape = Any  # int or (h, w, c)
@@ -360,19 +359,11 @@ def _max_pool_forward(u, layer, ctx):
     parts = pool.shards(u.shape, window, out_hw)
 
     def shard(index: int):
+        # Route once, in the forward (when training): the backward only scatters.
         part = parts[index]
-        t = pool.tiles(u[part], window, c["padding"], strides, out_hw)
-        if t is not None:
-            zmax = pool._tiled_max(t, z[part])
-            masks = pool._tiled_masks(t, zmax) if ctx.train else None
-            if masks is not None or not ctx.train:
-                return "tiled", masks
-        padded = pad(u[part], c["padding"], u.dtype)
-        zmax = pool._max_forward(padded, window, strides, out_hw, out=z[part])
-        # Route once, in the forward: the backward only scatters.
-        if not ctx.train:
-            return None
-        return padded.shape, pool._first_max_masks(padded, zmax, window, strides, out_hw)
+        return pool.max_shard_forward(
+            u[part], z[part], window, c["padding"], strides, out_hw, routes=ctx.train
+        )
 
     return z, (parts, _parallel.run(shard, len(parts)), outputs)
 
@@ -383,14 +374,10 @@ def _max_pool_backward(dz, cache, layer, calc_du):
     du = outputs.get("du", (dz.shape[0], *layer.d_prev), dz.dtype)
 
     def shard(index: int) -> None:
-        padded_shape, masks = routes[index]
-        if padded_shape == "tiled":
-            pool._tiled_route(masks, dz[parts[index]], du[parts[index]])
-            return
-        dpadded = pool._route_to_first_max(
-            masks, dz[parts[index]], padded_shape, c["window"], c["strides"], c["out_hw"]
+        part = parts[index]
+        pool.max_shard_backward(
+            routes[index], dz[part], du[part], c["window"], c["padding"], c["strides"], c["out_hw"]
         )
-        np.copyto(du[parts[index]], crop(dpadded, c["padding"]))
 
     _parallel.run(shard, len(parts))
     return du, {}
@@ -537,150 +524,3 @@ def kind_of(func: Any) -> LayerKind:
         raise ValueError(
             f"func must be one of the article's layer functions ({names}), got {func!r}"
         ) from None
-
-
-# --- execution plan -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """Consecutive layers run as one: ``forward(u, ctx) -> (z, cache)``,
-    ``backward(dz, cache, calc_du) -> (du, {layer name: gradients})``."""
-
-    layers: tuple[Layer, ...]
-    forward: Callable[[np.ndarray, Context], tuple[np.ndarray, Any]]
-    backward: Callable[[np.ndarray, Any, bool], tuple[np.ndarray | None, dict]]
-
-
-def _single(layer: Layer) -> Step:
-    def forward(u, ctx):
-        return layer.kind.forward(u, layer, ctx)
-
-    def backward(dz, cache, calc_du):
-        du, grads = layer.kind.backward(dz, cache, layer, calc_du)
-        return du, {layer.name: grads}
-
-    return Step((layer,), forward, backward)
-
-
-def _relu_then_max_pool(relu_layer: Layer, pool_layer: Layer) -> Step:
-    """``max_pool(relu(u))`` as ``relu(max_pool(u))``: the same numbers, bit
-    for bit (relu is monotonic and maps the padded zeros to themselves; in the
-    backward both orders multiply the same routed values by the same 0/1
-    masks), with relu on the pooled, 4x smaller array."""
-
-    def forward(u, ctx):
-        pooled, pool_cache = pool_layer.kind.forward(u, pool_layer, ctx)
-        return act.relu(pooled), (pool_cache, pooled)
-
-    def backward(dz, cache, calc_du):
-        pool_cache, pooled = cache
-        du, _ = pool_layer.kind.backward(act.relu_back(dz, pooled), pool_cache, pool_layer, calc_du)
-        return du, {relu_layer.name: {}, pool_layer.name: {}}
-
-    return Step((relu_layer, pool_layer), forward, backward)
-
-
-# The summed LayerKind.cost of a batch (in float64: float32 counts half) from
-# which splitting a run of steps pays (benchmarks/bench_threshold.py: the
-# article's network, 2 threads, from a batch of about 80 in float64, 160 in
-# float32).
-SPLIT_WORK = 20_000_000
-
-
-def _per_example(step: Step) -> bool:
-    return all(layer.kind.per_example for layer in step.layers)
-
-
-def _split(steps: list[Step]) -> Step:
-    """Consecutive per-example steps run on shards of the batch in parallel:
-    each shard goes forward through all of them, and backward, on its own
-    thread (BLAS held to one thread each); the weight gradients of the
-    shards are added in shard order, so a given number of threads always
-    computes the same bits. One split per pass instead of one per layer: a
-    thread costs about 70 microseconds to wake."""
-    layers = tuple(layer for step in steps for layer in step.layers)
-    cost = sum(layer.kind.cost(layer) for layer in layers)
-
-    def forward(u, ctx):
-        # float32 passes take about half the time of float64 ones
-        work = u.shape[0] * cost * u.dtype.itemsize / 8
-        parts = _parallel.shards(u.shape[0], work, SPLIT_WORK)
-        if len(parts) == 1:  # not worth it (or one thread): step by step
-            caches = []
-            for step in steps:
-                u, cache = step.forward(u, ctx)
-                caches.append(cache)
-            return u, (parts, [caches])
-
-        def shard(index: int):
-            x, caches, sub = u[parts[index]], [], ctx.shard(index)
-            for step in steps:
-                x, cache = step.forward(x, sub)
-                caches.append(cache)
-            return x, caches
-
-        results = _parallel.run(shard, len(parts))
-        return np.concatenate([x for x, _ in results]), (parts, [c for _, c in results])
-
-    def backward(dz, cache, calc_du):
-        parts, shard_caches = cache
-
-        def shard(index: int):
-            d, grads = dz[parts[index]], {}
-            for position in range(len(steps) - 1, -1, -1):
-                d, step_grads = steps[position].backward(
-                    d, shard_caches[index][position], calc_du or position > 0
-                )
-                grads.update(step_grads)
-            return d, grads
-
-        results = _parallel.run(shard, len(parts))
-        grads = results[0][1]
-        for _, more in results[1:]:
-            grads = {
-                name: {p: g + more[name][p] for p, g in layer_grads.items()}
-                for name, layer_grads in grads.items()
-            }
-        du = (
-            results[0][0]
-            if len(parts) == 1 or not calc_du
-            else np.concatenate([d for d, _ in results])
-        )
-        return du, grads
-
-    return Step(layers, forward, backward)
-
-
-def steps(layers: list[Layer]) -> list[Step]:
-    """The layers as steps: one per layer, but ``relu`` followed by
-    ``max_pooling2d``, which are fused (the article's ``reluc1``,
-    ``pooling1``)."""
-    steps, index = [], 0
-    while index < len(layers):
-        pair = layers[index : index + 2]
-        if [layer.kind.name for layer in pair] == ["relu", "max_pooling2d"]:
-            steps.append(_relu_then_max_pool(*pair))
-            index += 2
-        else:
-            steps.append(_single(layers[index]))
-            index += 1
-    return steps
-
-
-def plan(layers: list[Layer]) -> list[Step]:
-    """The steps of :func:`steps`, runs of per-example ones grouped to be
-    split across threads as one (see ``_split``)."""
-    grouped: list[Step] = []
-    run: list[Step] = []
-    for step in steps(layers):
-        if _per_example(step):
-            run.append(step)
-            continue
-        if run:
-            grouped.append(_split(run))
-            run = []
-        grouped.append(step)
-    if run:
-        grouped.append(_split(run))
-    return grouped

@@ -42,7 +42,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from . import activations, losses, optim, regularization
-from .layers import Context, Layer, kind_of, plan
+from .layers import Context, Layer, kind_of
+from .plan import plan
 
 __all__ = [
     "Model",

@@ -114,15 +114,58 @@ def max_pooling2d(
     z = np.empty((u.shape[0], *out_hw, u.shape[3]), dtype=dtype)
 
     def shard(part: slice) -> None:
-        t = tiles(u[part].astype(dtype, copy=False), window, padding, strides, out_hw)
-        if t is not None:
-            _tiled_max(t, z[part])
-            return
-        padded = _windows.pad(u[part], padding, dtype)
-        _max_forward(padded, window, strides, out_hw, out=z[part])
+        u_part = u[part].astype(dtype, copy=False)
+        max_shard_forward(u_part, z[part], window, padding, strides, out_hw, routes=False)
 
     _in_shards(shard, u.shape, window, out_hw)
     return z
+
+
+def max_shard_forward(
+    u: np.ndarray,
+    z: np.ndarray,
+    window: Pair,
+    padding: Pair,
+    strides: Pair,
+    out_hw: Pair,
+    routes: bool,
+) -> Any:
+    """The maxima of a shard of the batch into ``z``; with ``routes``, what
+    :func:`max_shard_backward` needs to send each gradient to its window's
+    first maximum (None without). For max_pooling2d and its _back, and the
+    model's max-pooling layer, which keeps the routes of its forward."""
+    t = tiles(u, window, padding, strides, out_hw)
+    if t is not None:
+        zmax = _tiled_max(t, z)
+        if not routes:
+            return None
+        masks = _tiled_masks(t, zmax)
+        if masks is not None:
+            return "tiled", masks
+    padded = _windows.pad(u, padding, u.dtype)
+    zmax = _max_forward(padded, window, strides, out_hw, out=z)
+    return (
+        (padded.shape, _first_max_masks(padded, zmax, window, strides, out_hw)) if routes else None
+    )
+
+
+def max_shard_backward(
+    route: Any,
+    dz: np.ndarray,
+    du: np.ndarray,
+    window: Pair,
+    padding: Pair,
+    strides: Pair,
+    out_hw: Pair,
+) -> None:
+    """A shard's ``dz`` routed (``route``: from :func:`max_shard_forward`)
+    to the first maxima, into ``du``."""
+    padded_shape, masks = route
+    if padded_shape == "tiled":
+        _tiled_route(masks, dz, du)
+        return
+    dpadded = _route_to_first_max(masks, dz, padded_shape, window, strides, out_hw)
+    np.copyto(du, _windows.crop(dpadded, padding))
 
 
 def tiles(u: np.ndarray, window: Pair, padding: Pair, strides: Pair, out_hw: Pair):
@@ -242,18 +285,10 @@ def max_pooling2d_back(
     du = np.empty(u.shape, dtype=dtype)
 
     def shard(part: slice) -> None:
-        t = tiles(u[part].astype(dtype, copy=False), window, padding, strides, out_hw)
-        if t is not None:
-            zmax = _tiled_max(t, np.empty(dz[part].shape, dtype=dtype))
-            masks = _tiled_masks(t, zmax)
-            if masks is not None:
-                _tiled_route(masks, dz[part], du[part])
-                return
-        padded = _windows.pad(u[part], padding, dtype)
-        zmax = _max_forward(padded, window, strides, out_hw)
-        masks = _first_max_masks(padded, zmax, window, strides, out_hw)
-        dpadded = _route_to_first_max(masks, dz[part], padded.shape, window, strides, out_hw)
-        np.copyto(du[part], _windows.crop(dpadded, padding))
+        u_part = u[part].astype(dtype, copy=False)
+        z = np.empty(dz[part].shape, dtype=dtype)
+        route = max_shard_forward(u_part, z, window, padding, strides, out_hw, routes=True)
+        max_shard_backward(route, dz[part], du[part], window, padding, strides, out_hw)
 
     _in_shards(shard, u.shape, window, out_hw)
     return du

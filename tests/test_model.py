@@ -344,7 +344,7 @@ def test_bad_model_building() -> None:
 def test_relu_max_pool_fusion_is_bit_identical(padding, monkeypatch) -> None:
     """The fused relu -> max_pooling2d step against the two layers run apart,
     on tied and negative values (where the order of relu and max matters most)."""
-    from refcnn import layers
+    from refcnn import plan
 
     model = create_model((6, 6, 2), seed=0)
     add_layer(model, "conv", refcnn.convolution2d, 3, filter_size=2)
@@ -356,9 +356,9 @@ def test_relu_max_pool_fusion_is_bit_identical(padding, monkeypatch) -> None:
     set_error(model, cross_entropy_error)
     x = np.random.default_rng(0).integers(-2, 3, (7, 6, 6, 2)).astype(float)
     t = np.arange(7) % 3
-    assert [len(step.layers) for step in layers.steps(model.layers)] == [1, 2, 1, 1]
+    assert [len(step.layers) for step in plan.steps(model.layers)] == [1, 2, 1, 1]
     fused = refcnn.gradients(model, x, t)
-    monkeypatch.setattr("refcnn.model.plan", lambda ls: [layers._single(ly) for ly in ls])
+    monkeypatch.setattr("refcnn.model.plan", lambda ls: [plan._single(ly) for ly in ls])
     apart = refcnn.gradients(model, x, t)
     assert fused[0] == apart[0]
     for name, grads in fused[1].items():
