@@ -3,7 +3,8 @@
 A corner departs from the plain case in one factor (padding, strides,
 tuples, ...), so that a failure says which factor an implementation gets
 wrong, and hypothesis shrinks it within the corner. Each :class:`Corner`
-says what it is (``doc``: the README's corner table is checked against it),
+says what it is (``doc``: the corner table of docs/reference.md is checked
+against it),
 which ops with window geometry have it (``applies``, from their
 ``strategies.Shape``; the trainer's ops list theirs in the op table),
 whether finite differences can judge its examples, how it draws the

@@ -4,7 +4,7 @@
     refcnn conformance --impl mypackage.layers
 
 The module named by ``--impl`` provides any subset of the article API (see
-README, "Check your own implementation"); the current folder is importable.
+docs/user-guide.md); the current folder is importable.
 Prints the verdict table; exit code 0 only when everything provided passes
 (1 on failures, 2 or 4 on usage errors). Needs pytest, pytest-xdist and
 hypothesis (``pip install 'refcnn[conformance]'``); torch is the oracle when

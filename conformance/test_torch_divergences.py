@@ -3,7 +3,7 @@
 Each test pins one documented difference with a concrete input: the
 implementation under test must follow the article, the torch formulation of
 :mod:`conformance.torch_reference` must agree with it, and torch's native op
-must give something else (so the README's table stays true).
+must give something else (so the table of docs/reference.md stays true).
 """
 
 from __future__ import annotations

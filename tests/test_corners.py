@@ -1,4 +1,4 @@
-"""A corner is one object (``conformance.corners``): the README's corner
+"""A corner is one object (``conformance.corners``): the reference's corner
 table is checked against it, a misspelt corner is an error wherever it is
 named, and a toy corner added to a scratch table is drawn, tagged and run
 by what already exists (the contributor guide's checklist)."""
@@ -17,11 +17,11 @@ from refcnn.conformance import corners as cn
 from refcnn.conformance import op_table as ot
 from refcnn.conformance import strategies as hh
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference.md"
 
 
-def test_the_readme_corner_table_is_the_corner_objects() -> None:
-    rows = re.findall(r"^\| `([^`]+)` \| (.+) \|$", README.read_text(), flags=re.M)
+def test_the_documented_corner_table_is_the_corner_objects() -> None:
+    rows = re.findall(r"^\| `([^`]+)` \| (.+) \|$", REFERENCE.read_text(), flags=re.M)
     table = [(name, doc) for name, doc in rows if name in cn.CORNERS or name == "plain"]
     assert table == [(c.name, c.doc) for c in cn.CORNERS.values()]
 
