@@ -42,6 +42,22 @@ def not_provided_reason(module: str, function: str) -> str:
     return f"{NOT_PROVIDED}{module} has no {function}"
 
 
+class StatusSkip(pytest.skip.Exception):
+    """A skip that carries its verdict status (``unsupported``, ``not
+    provided``, ``not checked``); the plugin records it on the test's report,
+    so that the verdict does not read it from the message."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(msg=reason)
+        self.status = status
+
+
+def skip(status: str, reason: str) -> None:
+    """Skip the calling test with a verdict status (see :class:`StatusSkip`)."""
+    __tracebackhide__ = True
+    raise StatusSkip(status, reason)
+
+
 class DeclarationError(ValueError):
     """A declaration names an op or a corner that does not exist."""
 
@@ -75,7 +91,7 @@ class Implementation:
         test as *not provided*."""
         value = self.get(function)
         if value is None:
-            pytest.skip(not_provided_reason(self.name, function))
+            skip("not provided", not_provided_reason(self.name, function))
         return guarded(value, function)
 
     def found(self) -> list[str]:
@@ -90,11 +106,14 @@ class Implementation:
         or has nothing left to draw without the declared factors."""
         declared = self.unsupported_corners(op)
         if corner in declared:
-            pytest.skip(f"{UNSUPPORTED}{corner!r} declared in {self.declared_by[(op, corner)]}")
+            skip(
+                "unsupported",
+                f"{UNSUPPORTED}{corner!r} declared in {self.declared_by[(op, corner)]}",
+            )
         reason = ot.BY_NAME[op].left_out(corner, declared) if op in ot.BY_NAME else ""
         if reason:
             factor = next(f for f in declared if f in reason)
-            pytest.skip(f"{UNSUPPORTED}{reason} in {self.declared_by[(op, factor)]}")
+            skip("unsupported", f"{UNSUPPORTED}{reason} in {self.declared_by[(op, factor)]}")
 
 
 def guarded(function: Callable, name: str) -> Callable:

@@ -214,6 +214,9 @@ def tally(request: pytest.FixtureRequest) -> vd.Tally:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    skipped = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(skipped, impl_mod.StatusSkip):
+        item.user_properties.append(("skip", (skipped.status, skipped.msg)))
     if call.when == "call" and isolation.in_suite(item, SUITE_DIR):
         if TALLY in item.stash:
             item.user_properties.append(("tally", item.stash[TALLY].as_dict()))

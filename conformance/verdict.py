@@ -34,6 +34,12 @@ CORNER_CHECKS = ("forward", "backward", "gradient", "golden", "hygiene")
 # Test function -> check, for the tests whose op comes from a parameter.
 UNSUPPORTED = "unsupported: "  # the start of the skip reason of a declared corner
 NOT_PROVIDED = "not provided: "
+# a skip's verdict status (implementation.StatusSkip) -> the count it adds to
+SKIP_FIELDS = {
+    "unsupported": "unsupported",
+    "not provided": "not_provided",
+    "not checked": "not_checked",
+}
 REASON_WIDTH = 150
 
 
@@ -212,15 +218,10 @@ class Verdict:
                 cell.failures.sort(key=_failure_order)
             elif report.outcome == "skipped":
                 reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
-                reason = reason.removeprefix("Skipped: ")
-                if reason.startswith(UNSUPPORTED):
-                    cell.unsupported += 1
-                elif reason.startswith(NOT_PROVIDED):
-                    cell.not_provided += 1
-                elif "--strict-policies" in reason:
-                    cell.not_checked += 1
-                else:
-                    cell.skipped += 1
+                # a StatusSkip's status and reason, recorded by the plugin
+                status, reason = props.get("skip", ("skipped", reason.removeprefix("Skipped: ")))
+                field = SKIP_FIELDS.get(status, "skipped")
+                setattr(cell, field, getattr(cell, field) + 1)
                 cell.skip_reason = cell.skip_reason or reason
 
     # --- reading ---------------------------------------------------------------------
