@@ -147,9 +147,10 @@ def test_initializer_distribution(name: str, impl) -> None:
     W = _draw(function, FAN_IN, FAN_OUT)
     assert W.shape == (FAN_IN, FAN_OUT)
     n = W.size
-    assert abs(W.mean() - mean) < 5 * np.sqrt(var / n), f"mean {W.mean()}"
+    sigmas = tol.DISTRIBUTION_SIGMAS
+    assert abs(W.mean() - mean) < sigmas * np.sqrt(var / n), f"mean {W.mean()}"
     # the variance of the sample variance: (mu4 - var^2)/n, below 2 var^2 / n here
-    assert abs(W.var() - var) < 5 * np.sqrt(2 * var**2 / n), f"variance {W.var()}, want {var}"
+    assert abs(W.var() - var) < sigmas * np.sqrt(2 * var**2 / n), f"variance {W.var()}, want {var}"
     if bound is not None:
         assert np.abs(W).max() <= bound and np.abs(W).max() > 0.99 * bound
     if orc.torch_available():
@@ -159,7 +160,7 @@ def test_initializer_distribution(name: str, impl) -> None:
         reference = torch.empty(FAN_OUT, FAN_IN, dtype=torch.float64)  # (out, in)
         getattr(torch.nn.init, torch_name)(reference, **torch_args)
         distance = _ks_statistic(W, reference.numpy())
-        critical = 1.95 * np.sqrt(2 / n)  # alpha = 0.001
+        critical = tol.KS_COEFFICIENT * np.sqrt(2 / n)
         assert distance < critical, f"KS distance {distance:.4f} >= {critical:.4f}"
 
 
@@ -169,12 +170,14 @@ def test_initializer_distribution(name: str, impl) -> None:
         (
             "normal_w",
             {"mean": 3.0, "var": 4.0},
-            lambda W: abs(W.mean() - 3) < 0.05 and abs(W.var() - 4) < 0.1,
+            lambda W: (
+                abs(W.mean() - 3) < tol.WEIGHT_MEAN_ATOL and abs(W.var() - 4) < tol.WEIGHT_VAR_ATOL
+            ),
         ),
         (
             "uniform_w",
             {"min": -2.0, "max": 5.0},
-            lambda W: W.min() >= -2 and W.max() < 5 and abs(W.mean() - 1.5) < 0.05,
+            lambda W: W.min() >= -2 and W.max() < 5 and abs(W.mean() - 1.5) < tol.WEIGHT_MEAN_ATOL,
         ),
         ("zeros_w", {}, lambda W: not W.any()),
         ("ones_w", {}, lambda W: (W == 1).all()),
@@ -191,9 +194,16 @@ def test_weight_initializer_parameters(name, params, check, impl) -> None:
         (
             "normal_b",
             {"mean": -1.0, "var": 0.25},
-            lambda b: abs(b.mean() + 1) < 0.01 and abs(b.var() - 0.25) < 0.01,
+            lambda b: (
+                abs(b.mean() + 1) < tol.BIAS_MOMENT_ATOL
+                and abs(b.var() - 0.25) < tol.BIAS_MOMENT_ATOL
+            ),
         ),
-        ("uniform_b", {}, lambda b: b.min() >= 0 and b.max() < 1 and abs(b.mean() - 0.5) < 0.01),
+        (
+            "uniform_b",
+            {},
+            lambda b: b.min() >= 0 and b.max() < 1 and abs(b.mean() - 0.5) < tol.BIAS_MOMENT_ATOL,
+        ),
         ("zeros_b", {}, lambda b: not b.any()),
         ("ones_b", {}, lambda b: (b == 1).all()),
     ],

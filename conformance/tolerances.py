@@ -52,6 +52,17 @@ TRAJECTORY_RTOL, TRAJECTORY_ATOL = 1e-12, 1e-14
 # One optimizer step against its closed form (the formula tests): the same
 # few operations in another order.
 FORMULA_RTOL = 1e-12
+# Initializers, at a fixed seed (tests/test_trainer.py): the sample mean and
+# variance of 120000 draws within 5 standard errors of the documented ones (a
+# false alarm once in ~2 million); a two-sample KS test against torch.nn.init
+# at alpha = 0.001 (critical value 1.95 sqrt(2 / n)).
+DISTRIBUTION_SIGMAS = 5
+KS_COEFFICIENT = 1.95
+# The parameterized initializers' moments (120000 weights: the standard error
+# of the mean is 0.006 for var 4, of the variance 0.016; 100000 biases of var
+# 0.25: 0.0016 and 0.0011; uniform: 0.006 and 0.0009): bounds of 6 to 11
+# standard errors.
+WEIGHT_MEAN_ATOL, WEIGHT_VAR_ATOL, BIAS_MOMENT_ATOL = 0.05, 0.1, 0.01
 # Dropout against F.dropout with the same mask: one multiplication each.
 DROPOUT_RTOL = 1e-15
 
