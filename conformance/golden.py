@@ -78,7 +78,7 @@ def cases_per_corner(op: ot.Op) -> dict[str, int]:
 def draw_samples(op: ot.Op, corner: str, count: int) -> list[Sample]:
     """``count`` samples of the corner's strategy, the same on every run:
     ordinary ones, and then one for each degenerate shape of the corner
-    (``hh.DEGENERATE``: drawn on purpose, so stored on purpose).
+    (``Corner.degenerate``: drawn on purpose, so stored on purpose).
 
     The generator is seeded explicitly (``hypothesis.seed``): derandomize
     would seed from a digest of this function's source text, so reformatting

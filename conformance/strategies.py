@@ -207,8 +207,9 @@ def geometry(
     ``kernel`` (int or ``(kh, kw)``), ``padding`` and ``strides`` (None when
     left at the default, else int or tuple) for one corner. The factors in
     ``exclude`` (corners the implementation declared unsupported) are drawn
-    in no corner. A share of the examples of some corners get a degenerate
-    shape (``DEGENERATE``), but under ``GRADCHECK_LIMITS``."""
+    in no corner. A share of the examples of some corners get one of their
+    degenerate shapes (``corners.Corner.degenerate``); none under
+    ``GRADCHECK_LIMITS``."""
     if corner not in CORNERS or corner not in shape.corners:
         raise ValueError(f"no corner {corner!r} for {shape}; its corners: {shape.corners}")
     L = limits

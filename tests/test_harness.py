@@ -557,7 +557,7 @@ MIN_DEGENERATE = 1  # examples per dtype of each degenerate shape in the corners
 def test_degenerate_shapes_are_drawn_in_their_corners(refcnn_run) -> None:
     """1x1 inputs with c > 1, windows as large as the padded input, strides
     beyond the input, windows wholly in the padding, a batch of one image of
-    one channel: drawn on purpose (hh.DEGENERATE) in both dtypes."""
+    one channel: drawn on purpose (Corner.degenerate) in both dtypes."""
     _, verdict, _ = refcnn_run
     coverage = verdict["coverage"]
     checked, low = 0, []
