@@ -72,8 +72,14 @@ def _non_square(draw, shape, L, exclude, kernel):
 
 
 def _tuples(draw, shape, L, exclude, kernel):
+    return draw(_tuple_parameters(shape, L, exclude, kernel))
+
+
+@st.composite
+def _tuple_parameters(draw: st.DrawFn, shape: Shape, L: Limits, exclude: frozenset[str], kernel):
     """What the op takes as ``(h, w)`` tuples, but the declared-unsupported
-    factors; one of them with h != w, so that a swap shows."""
+    factors; one of them with h != w, so that a swap shows. (A composite: its
+    draws form one span, as hypothesis shrinks them.)"""
     padding = strides = None
     with_padding = bool(shape.padding) and "padding" not in exclude
     with_strides = bool(shape.strides) and "strides" not in exclude
