@@ -1,0 +1,38 @@
+"""Hygiene for outputs that are not NumPy arrays: compared by the memory
+they expose (here torch tensors, by DLPack)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from refcnn.conformance import hygiene as hy
+from refcnn.conformance.checks import ConformanceError
+
+torch = pytest.importorskip("torch")
+
+
+def _snippet() -> str:
+    return "snippet"
+
+
+def test_a_tensor_viewing_an_input_is_a_view_under_strict_policies() -> None:
+    u = np.arange(24.0).reshape(2, 3, 2, 2)
+    out = torch.from_numpy(u).reshape(2, -1)  # the article's flatten, in torch
+    hy.assert_owns_memory({"z": out}, {"u": u}, "flatten2d", _snippet, {})  # views allowed
+    with pytest.raises(ConformanceError, match=r"the output z \(Tensor\) shares memory with"):
+        hy.assert_owns_memory({"z": out}, {"u": u}, "flatten2d", _snippet, {}, views=True)
+
+
+def test_a_tensor_buffer_refilled_by_a_second_call_is_caught() -> None:
+    buffer = torch.zeros(3, dtype=torch.float64)
+    kept = {"z": hy.snapshot(buffer)}
+    buffer.add_(1.0)  # the second call refills it
+    with pytest.raises(ConformanceError, match="outputs share a buffer across calls"):
+        hy.assert_kept({"z": buffer}, kept, "max_pooling2d", _snippet, {})
+
+
+def test_a_tensor_that_needs_grad_is_read_too() -> None:
+    t = torch.ones(2, requires_grad=True) * 3
+    assert hy.memory_of(t) is not None and hy.snapshot(t).tolist() == [3.0, 3.0]
+    assert hy.memory_of(None) is None and hy.memory_of(2.0) is None
