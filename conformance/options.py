@@ -65,6 +65,17 @@ OPTIONS = (
         {"default": None, "metavar": "PATH", "help": "write the verdict as JSON to PATH"},
     ),
     (
+        "--refcnn-html",
+        "--conformance-html",
+        {
+            "default": None,
+            "metavar": "PATH",
+            "help": "write the verdict as one self-contained HTML page to PATH (no network, "
+            "no external files): the op x check table, the op x corner matrix with each "
+            "failure's message, parameters and snippet, and the coverage",
+        },
+    ),
+    (
         "--refcnn-coverage",
         "--conformance-coverage",
         {

@@ -101,7 +101,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config._refcnn_timeout = timeout or None
     if controller:  # paths first: a bad one is said at once, not after the run
         config._refcnn_outputs = reports.Outputs(
-            option(config, "report"), option(config, "failures")
+            option(config, "report"), option(config, "failures"), option(config, "html")
         )
     config._refcnn_impl = impl_mod.load(
         impl_mod.resolve_name(option(config, "impl")),

@@ -311,3 +311,107 @@ def _columns(rows: list[list[str]]) -> list[str]:
         "".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
+
+
+# --- the report page ---------------------------------------------------------------
+
+_STYLE = """
+body { font-family: sans-serif; margin: 1.5em; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #bbb; padding: 0.2em 0.5em; vertical-align: top; }
+td.pass { background: #d9f2d9; } td.FAIL { background: #f6c6c6; }
+td.unsupported { background: #fde9b0; } td.none { background: #fff; color: #999; }
+td.other { background: #e4e4e4; }
+pre { background: #f4f4f4; padding: 0.5em; overflow-x: auto; font-size: 85%; }
+details summary { cursor: pointer; }
+"""
+
+
+def _status_class(status: str) -> str:
+    return status if status in ("pass", "FAIL", "unsupported") else "other"
+
+
+def html_text(verdict: Verdict, implementation: str, oracle: str, environment: dict) -> str:
+    """One self-contained page (no scripts, no external files): the versions,
+    the op x check table with the terminal table's texts, the op x corner
+    matrix (a corner's status over its checks) where each failing cell opens
+    its failure (kind, message, parameters, snippet), and the coverage."""
+    from html import escape
+
+    def cell(text: str, status: str, attrs: str = "") -> str:
+        return f'<td class="{_status_class(status)}"{attrs}>{escape(text)}</td>'
+
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>refcnn conformance: {escape(implementation)}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>refcnn conformance: {escape(implementation)}</h1>",
+        f"<p>oracle: {escape(oracle)}; "
+        + "; ".join(f"{escape(k)} {escape(str(v))}" for k, v in environment.items())
+        + f"; all provided pass: {'yes' if verdict.passed else 'no'}</p>",
+    ]
+    out += [f"<p>{escape(line)}</p>" for line in verdict.status_lines()]
+    shown = [op for op in verdict.ops() if not verdict.absent(op)]
+    checks = [c for c in CHECKS if any(k[1] == c for k in verdict.cells if k[0] in shown)]
+    out.append('<h2>op × check</h2><table id="checks"><tr><th>op</th>')
+    out += [f"<th>{escape(c)}</th>" for c in checks] + ["</tr>"]
+    for op in shown:
+        out.append(f"<tr><th>{escape(op)}</th>")
+        for check in checks:
+            found = verdict.cells.get((op, check))
+            status = found.status if found is not None else "-"
+            out.append(
+                cell(_text(found, check), status, f' data-op="{escape(op)}" data-check="{check}"')
+            )
+        out.append("</tr>")
+    out.append("</table>")
+    out += _corner_matrix(verdict, shown, escape)
+    out.append("<h2>coverage: what the run drew</h2><pre>")
+    out.append(escape(coverage_table(verdict)) + "</pre></body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _corner_matrix(verdict: Verdict, ops: list[str], escape: Any) -> list[str]:
+    """Rows: ops; columns: corners; a cell's status is the worst of its
+    checks (FAIL, then unsupported, then pass); a failing cell opens each
+    failing check's first failure."""
+    from .corners import CORNERS
+
+    by_op: dict[str, dict[str, dict[str, Corner]]] = defaultdict(lambda: defaultdict(dict))
+    for (op, check), cell_ in verdict.cells.items():
+        for corner, result in cell_.corners.items():
+            if corner is not None and op in ops:
+                by_op[op][corner][check] = result
+    corners = [c for c in CORNERS if any(c in by_op[op] for op in by_op)]
+    out = ['<h2>op × corner</h2><table id="corners"><tr><th>op</th>']
+    out += [f"<th>{escape(c)}</th>" for c in corners] + ["</tr>"]
+    for op in [op for op in ops if op in by_op]:
+        out.append(f"<tr><th>{escape(op)}</th>")
+        for corner in corners:
+            results = by_op[op].get(corner)
+            if not results:
+                out.append('<td class="none">-</td>')
+                continue
+            statuses = [r.status for r in results.values()]
+            status = next((s for s in ("FAIL", "unsupported", "pass") if s in statuses), "-")
+            attrs = f' class="{_status_class(status)}" data-op="{escape(op)}"'
+            attrs += f' data-corner="{escape(corner)}" data-status="{status}"'
+            if status != "FAIL":
+                out.append(f"<td{attrs}>{escape(status)}</td>")
+                continue
+            failed = [c for c in CHECKS if c in results and results[c].status == "FAIL"]
+            parts = [f"<td{attrs}><details><summary>FAIL ({escape(', '.join(failed))})</summary>"]
+            for check in failed:
+                failure = results[check].failures[0]
+                parts.append(
+                    f"<p><b>{escape(check)}</b>: {escape(failure['kind'])}: "
+                    f"{escape(failure['message'])} [{escape(str(failure.get('dtype')))}]</p>"
+                    f"<p>parameters: {escape(str(failure.get('params', {})))}</p>"
+                )
+                if failure.get("snippet"):
+                    parts.append(f"<pre>{escape(failure['snippet'])}</pre>")
+            out.append("".join(parts) + "</details></td>")
+        out.append("</tr>")
+    out.append("</table>")
+    return out

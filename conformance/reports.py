@@ -109,15 +109,19 @@ class Claim:
 
 
 class Outputs:
-    """The run's report and failures file (either may be None)."""
+    """The run's report, failures file and report page (any may be None)."""
 
-    def __init__(self, report: str | None, failures: str | None) -> None:
+    def __init__(self, report: str | None, failures: str | None, html: str | None = None) -> None:
         self.report = Claim(report, "--conformance-report") if report else None
         self.failures = Claim(failures, "--conformance-failures") if failures else None
+        self.html = Claim(html, "--conformance-html") if html else None
         self.error: str | None = None  # why writing them failed, if it did
 
+    def _claims(self) -> list[Claim]:
+        return [c for c in (self.report, self.failures, self.html) if c is not None]
+
     def notes(self) -> list[str]:
-        return [c.note for c in (self.report, self.failures) if c is not None and c.note]
+        return [c.note for c in self._claims() if c.note]
 
     def write(self, verdict: Verdict, name: str, oracle: str, environment: dict) -> list[str]:
         """Write both files; the lines that say where they went."""
@@ -135,6 +139,9 @@ class Outputs:
             if self.report is not None:
                 self.report.write(rd.json_text(verdict, name, oracle, environment))
                 lines.append(f"verdict written to {self.report.path}")
+            if self.html is not None:
+                self.html.write(rd.html_text(verdict, name, oracle, environment))
+                lines.append(f"report page written to {self.html.path}")
         except OSError as exc:
             self.error = str(exc)
             lines.append(f"error: could not write the run's files: {exc}")
@@ -143,6 +150,5 @@ class Outputs:
         return lines
 
     def close(self) -> None:
-        for claim in (self.report, self.failures):
-            if claim is not None:
-                claim.release()
+        for claim in self._claims():
+            claim.release()
