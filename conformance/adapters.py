@@ -84,16 +84,15 @@ SIGNATURES = _signatures()
 DEFAULTS: dict[str, dict[str, Any]] = ot.LAYERS
 _DATA = {"u", "z", "dz", "du"}
 _FILTERS = {"W", "f", "dW"}
-_TO = PERMUTATIONS  # article layout -> other layout, for 4-D arrays
 
 
 def _convert(name: str, value: Any, data: str, filters: str, back: bool) -> Any:
     """``value`` (the article's array ``name``) to the other layout, or with
     ``back`` from it."""
     if name in _DATA:
-        axes = _TO.get(("data", data))
+        axes = PERMUTATIONS.get(("data", data))
     elif name in _FILTERS:
-        axes = _TO.get(("filters", filters))
+        axes = PERMUTATIONS.get(("filters", filters))
     else:
         axes = None
     if axes is None or value is None or np.ndim(value) != 4:

@@ -143,8 +143,9 @@ class Corner:
     ``differentiable``: finite differences can judge its examples (not a
     kink, a tie, an empty batch); ``parameters``: draws the window's kernel,
     padding and strides; ``values(gradcheck)``: the value kinds of its data
-    (see ``strategies.make_values``); ``tag``: the coverage tag its examples
-    carry ("" for corners that are about nothing in particular); ``needs``:
+    (see ``strategies.make_values``); ``tagged``: its examples carry the
+    coverage tag of its name (not for the corners that are about nothing in
+    particular); ``needs``:
     the factor it cannot do without (with that declared unsupported, the
     corner is not run); ``degenerate``: the shapes drawn on purpose in it."""
 
@@ -157,10 +158,6 @@ class Corner:
     tagged: bool = True
     needs: str = ""
     degenerate: tuple[str, ...] = ()
-
-    @property
-    def tag(self) -> str:
-        return self.name if self.tagged else ""
 
 
 def _mixed_values(gradcheck: bool) -> st.SearchStrategy[str]:

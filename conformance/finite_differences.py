@@ -15,6 +15,22 @@ from . import tolerances as tol
 DIRECTIONS = 2
 
 
+def _loss_both_ways(
+    loss: Callable[[dict[str, np.ndarray]], float],
+    arrays: dict[str, np.ndarray],
+    name: str,
+    up: np.ndarray,
+    down: np.ndarray,
+) -> tuple[float, float]:
+    """``loss`` with ``arrays[name]`` replaced by ``up``, then by ``down``
+    (the calls hand the implementation copies: the arrays are not copied here)."""
+    shifted = dict(arrays)
+    shifted[name] = up
+    above = loss(shifted)
+    shifted[name] = down
+    return above, loss(shifted)
+
+
 def finite_difference_gradient(
     loss: Callable[[dict[str, np.ndarray]], float],
     arrays: dict[str, np.ndarray],
@@ -25,11 +41,10 @@ def finite_difference_gradient(
     base = arrays[name]
     grad = np.zeros(base.shape, dtype=np.float64)
     for index in np.ndindex(base.shape):
-        shifted = {k: v.copy() for k, v in arrays.items()}
-        shifted[name][index] = base[index] + step
-        up = loss(shifted)
-        shifted[name][index] = base[index] - step
-        down = loss(shifted)
+        above, below = base.copy(), base.copy()
+        above[index] = base[index] + step
+        below[index] = base[index] - step
+        up, down = _loss_both_ways(loss, arrays, name, above, below)
         grad[index] = (up - down) / (2 * step)
     return grad
 
@@ -70,11 +85,7 @@ def directions_agree(
         return False
     for _ in range(directions if base.size else 0):
         d = unit_direction(rng, base.shape)
-        shifted = dict(arrays)
-        shifted[name] = base + step * d
-        up = loss(shifted)
-        shifted[name] = base - step * d
-        down = loss(shifted)
+        up, down = _loss_both_ways(loss, arrays, name, base + step * d, base - step * d)
         numeric = (up - down) / (2 * step)
         noise = tol.ROUNDING * max(abs(up), abs(down)) / step  # the loss's rounding, magnified
         tolerance = tol.FINITE_DIFFERENCE_RTOL * max(1.0, abs(numeric)) + noise

@@ -112,15 +112,16 @@ def draw_samples(op: ot.Op, corner: str, count: int) -> list[Sample]:
         return collected[:count]
     # The corner's ordinary shapes, as many as asked, spread over the draws (the
     # first ones are hypothesis's simplest, often alike); then the degenerate ones.
-    ordinary = list({repr(s): s for s in collected if not op.tags(s) & set(wanted)}.values())
+    tags = {id(s): op.tags(s) for s in collected}
+    ordinary = list({repr(s): s for s in collected if not tags[id(s)] & set(wanted)}.values())
     if len(ordinary) < count:
         raise RuntimeError(
             f"{op.name} {corner}: {len(ordinary)} ordinary cases in {len(collected)}"
         )
     chosen = [ordinary[i] for i in np.linspace(0, len(ordinary) - 1, count).round().astype(int)]
     for tag in wanted:
-        if not any(tag in op.tags(sample) for sample in chosen):
-            found = [s for s in collected if tag in op.tags(s)]
+        if not any(tag in tags[id(sample)] for sample in chosen):
+            found = [s for s in collected if tag in tags[id(s)]]
             if not found:
                 raise RuntimeError(f"{op.name} {corner}: no {tag!r} in {len(collected)} draws")
             chosen.append(found[0])

@@ -110,9 +110,8 @@ class Implementation:
                 "unsupported",
                 f"{UNSUPPORTED}{corner!r} declared in {self.declared_by[(op, corner)]}",
             )
-        reason = ot.BY_NAME[op].left_out(corner, declared) if op in ot.BY_NAME else ""
+        reason, factor = ot.BY_NAME[op].left_out(corner, declared) if op in ot.BY_NAME else ("", "")
         if reason:
-            factor = next(f for f in declared if f in reason)
             skip("unsupported", f"{UNSUPPORTED}{reason} in {self.declared_by[(op, factor)]}")
 
 

@@ -145,10 +145,11 @@ class Op:
         """The functions the backward calls (what its snippets import)."""
         return self.imports if self.compose_backward is not None else (self.backward,)
 
-    def left_out(self, corner: str, exclude: frozenset[str]) -> str:
+    def left_out(self, corner: str, exclude: frozenset[str]) -> tuple[str, str]:
         """Why ``corner`` has nothing to draw once the declared-unsupported
-        factors ``exclude`` are left out ("" when it has)."""
-        return self.shape.left_out(corner, exclude) if self.shape is not None else ""
+        factors ``exclude`` are left out, and which factor (see
+        ``hh.Shape.left_out``)."""
+        return self.shape.left_out(corner, exclude) if self.shape is not None else ("", "")
 
     @property
     def gradient_corners(self) -> tuple[str, ...]:

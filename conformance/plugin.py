@@ -65,9 +65,6 @@ def profile_name() -> str:
     return os.environ.get(PROFILE_VAR, "ci")
 
 
-OPTIONS = opts.OPTIONS
-
-
 def option(config: pytest.Config, name: str):
     """The value of an option by its namespaced name, e.g. ``"impl"``."""
     return config.getoption(f"refcnn_{name.replace('-', '_')}")
@@ -82,7 +79,7 @@ def _taken(parser: pytest.Parser) -> set[str]:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("refcnn conformance")
     taken = _taken(parser)
-    for long, short, kwargs in OPTIONS:
+    for long, short, kwargs in opts.OPTIONS:
         names = [long] + ([short] if short not in taken else [])
         group.addoption(*names, dest=opts.dest(long), **kwargs)
 

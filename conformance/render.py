@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from html import escape
 from typing import Any
 
 import numpy as np
@@ -336,7 +337,6 @@ def html_text(verdict: Verdict, implementation: str, oracle: str, environment: d
     the op x check table with the terminal table's texts, the op x corner
     matrix (a corner's status over its checks) where each failing cell opens
     its failure (kind, message, parameters, snippet), and the coverage."""
-    from html import escape
 
     def cell(text: str, status: str, attrs: str = "") -> str:
         return f'<td class="{_status_class(status)}"{attrs}>{escape(text)}</td>'
@@ -366,13 +366,13 @@ def html_text(verdict: Verdict, implementation: str, oracle: str, environment: d
             )
         out.append("</tr>")
     out.append("</table>")
-    out += _corner_matrix(verdict, shown, escape)
+    out += _corner_matrix(verdict, shown)
     out.append("<h2>coverage: what the run drew</h2><pre>")
     out.append(escape(coverage_table(verdict)) + "</pre></body></html>")
     return "\n".join(out) + "\n"
 
 
-def _corner_matrix(verdict: Verdict, ops: list[str], escape: Any) -> list[str]:
+def _corner_matrix(verdict: Verdict, ops: list[str]) -> list[str]:
     """Rows: ops; columns: corners; a cell's status is the worst of its
     checks (FAIL, then unsupported, then pass); a failing cell opens each
     failing check's first failure."""

@@ -27,9 +27,6 @@ def suite_dir() -> Path:
     return Path(__file__).resolve().parent
 
 
-FAILURES_FILE = opts.FAILURES_FILE
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="refcnn conformance", description=__doc__.splitlines()[0])
     for _, short, kwargs in opts.OPTIONS:

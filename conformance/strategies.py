@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from . import corners as cn
 from .corners import (  # noqa: F401  (the corner names, re-exported as hh.*)
     BEYOND_INPUT,
     CORNERS,
@@ -179,20 +180,22 @@ class Shape:
         }
         return tuple(d for d in CORNERS[corner].degenerate if usable[d])
 
-    def left_out(self, corner: str, exclude: frozenset[str]) -> str:
+    def left_out(self, corner: str, exclude: frozenset[str]) -> tuple[str, str]:
         """Why ``corner`` has nothing left to draw once the ``exclude``d
-        factors are left out ("" when it has)."""
+        factors are left out, and the declared factor that did it (``("",
+        "")`` when it has something left)."""
         needed = CORNERS[corner].needs
         if needed and needed in exclude:
-            return f"{corner!r} needs {needed!r}, declared unsupported"
+            return f"{corner!r} needs {needed!r}, declared unsupported", needed
         if corner == "tuple params" and self.window != "pool":
             given = [f for f in ("padding", "strides") if getattr(self, f)]
             if all(f in exclude for f in given):
-                return (
+                reason = (
                     f"{corner!r} has only {' and '.join(given)} to give as tuples, "
                     "declared unsupported"
                 )
-        return ""
+                return reason, given[0]
+        return "", ""
 
 
 @st.composite
@@ -210,7 +213,7 @@ def geometry(
     in no corner. A share of the examples of some corners get one of their
     degenerate shapes (``corners.Corner.degenerate``); none under
     ``GRADCHECK_LIMITS``."""
-    if corner not in CORNERS or corner not in shape.corners:
+    if cn.get(corner).name not in shape.corners:
         raise ValueError(f"no corner {corner!r} for {shape}; its corners: {shape.corners}")
     L = limits
     # Not in the gradient check: it judges the backward against the forward
