@@ -70,6 +70,10 @@ class ConformanceError(AssertionError):
         self.kind, self.where, self.message = kind, where, message
         self.snippet, self.exception = snippet, exception
         self.params = dict(params or {})
+        # set by conformance.explain in a failing cell: the smallest failing
+        # example (JSON), the hint that fits it, or why there is none
+        self.minimal: dict[str, Any] | None = None
+        self.hint = self.hint_rule = self.explanation_error = ""
         text = f"{where}: {kind}: {message}"
         if snippet:
             text += f"\n\n{sn.REPRO_START}\n{snippet}\n{sn.REPRO_END}\n"
@@ -83,6 +87,9 @@ class ConformanceError(AssertionError):
             "where": self.where,
             "params": {k: _json(v) for k, v in self.params.items()},
             "snippet": self.snippet,
+            **({"minimal": self.minimal} if self.minimal else {}),
+            **({"hint": self.hint, "hint_rule": self.hint_rule} if self.hint else {}),
+            **({"explanation_error": self.explanation_error} if self.explanation_error else {}),
         }
 
 

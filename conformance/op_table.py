@@ -90,6 +90,9 @@ class Op:
     passthrough: bool = False
     # The geometry of ops with windows (see hh.Shape); None for the others.
     shape: hh.Shape | None = None
+    # Their arrays' shapes and parameters from a geometry (see hh.geometry):
+    # what the explanation's search for a smaller failing example varies.
+    build: Callable[[dict], tuple[dict, dict]] | None = None
     # A layer's keyword parameters and the article's defaults (None: pooling
     # strides default to pool_size), for the adapters.
     defaults: dict[str, Any] = field(default_factory=dict)
@@ -122,6 +125,8 @@ class Op:
             problems.append("a composed forward needs its snippet source (forward_source=...)")
         if (self.compose_backward is not None) != bool(self.backward_source):
             problems.append("a composed backward needs its snippet source (backward_source=...)")
+        if (self.shape is None) != (self.build is None):
+            problems.append("a window geometry (shape=...) and its build (build=...) go together")
         if problems:
             raise OpError(f"op table entry {self.name!r}: " + "; ".join(problems))
 
@@ -240,6 +245,7 @@ def _step_op(name: str, u_dims: int, f_dims: int, with_p: bool, with_s: bool) ->
         corners=shape.corners,
         tags=sm.window_tags(shape),
         shape=shape,
+        build=build,
     )
 
 
@@ -255,6 +261,7 @@ def _window_op(name: str, shape: hh.Shape, build, **kwargs: Any) -> Op:
         corners=shape.corners,
         tags=sm.window_tags(shape),
         shape=shape,
+        build=build,
         **kwargs,
     )
 

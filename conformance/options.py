@@ -15,6 +15,7 @@ ENV_VAR = "REFCNN_IMPL"
 DECLARATION = "CONFORMANCE_UNSUPPORTED"
 DEFAULT_TIMEOUT = 300.0  # seconds per test (see conformance.isolation)
 FAILURES_FILE = "refcnn-conformance-failures.txt"  # the command's default; pytest's: none
+DEFAULT_EXPLAIN_BUDGET = 3.0  # seconds per failing cell (see conformance.explain)
 GRADIENT_CHECKS = ("directional", "element-wise")
 
 # (namespaced name, short name, keyword arguments of argparse / addoption)
@@ -91,6 +92,28 @@ OPTIONS = (
             "default": None,
             "metavar": "PATH",
             "help": "write every failure in full (message, parameters, snippet, trace) to PATH",
+        },
+    ),
+    (
+        "--refcnn-explain",
+        "--explain",
+        {
+            "action": "store_true",
+            "help": "print each failing cell's explanation after the verdict: its smallest "
+            "failing example in small integers, as matrices per (sample, channel), expected "
+            "beside got with the differing cells marked, and what the mistake looks like "
+            "(the failures file and the report page always hold them)",
+        },
+    ),
+    (
+        "--refcnn-explain-budget",
+        "--explain-budget",
+        {
+            "default": DEFAULT_EXPLAIN_BUDGET,
+            "type": float,
+            "metavar": "SECONDS",
+            "help": "time to search each failing cell's smallest failing example "
+            f"(default {DEFAULT_EXPLAIN_BUDGET:g}; 0: no search)",
         },
     ),
     (

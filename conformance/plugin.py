@@ -331,6 +331,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     oracle = "torch" if orc.torch_available() else "golden fixtures + refcnn (no torch)"
     terminalreporter.section(f"conformance verdict: {name} (oracle: {oracle})")
     terminalreporter.write_line(rd.table(verdict))
+    if option(config, "explain") and verdict.failed:
+        terminalreporter.section("conformance explanations: each failing cell's smallest example")
+        for line in rd.explanations(verdict):
+            terminalreporter.write_line(line)
     if option(config, "coverage"):
         terminalreporter.section("conformance coverage: what the run drew")
         terminalreporter.write_line(rd.coverage_table(verdict))

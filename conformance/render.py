@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import matrices as mx
 from .verdict import (
     CHECKS,
     CORNER_CHECKS,
@@ -179,19 +180,58 @@ def json_text(verdict: Verdict, implementation: str, oracle: str, environment: d
 
 
 def failures_text(verdict: Verdict) -> str:
-    """Every failure in full: message, parameters, snippet, pytest's trace."""
+    """Every failure in full: message, parameters, the explanation (the
+    smallest failing example as matrices), snippet, pytest's trace."""
     failures = verdict.failures() + verdict.other_errors
     parts = []
     for failure in failures:
+        explained = explanation_text(failure)
         parts.append(
             "=" * 78
             + f"\n{failure['test']}\n{failure['kind']}: {failure['message']}\n"
             + (f"{failure['call']}\n" if failure.get("call") else "")
             + f"parameters: {failure.get('params', {})}\n\n"
+            + (f"{explained}\n\n" if explained else "")
             + (f"{failure['snippet']}\n\n" if failure.get("snippet") else "")
             + failure.get("trace", "")
         )
     return "\n".join(parts) + "\n"
+
+
+def explanation_text(failure: dict) -> str:
+    """A failure's explanation (see conformance.explain), or ""."""
+    lines = []
+    if failure.get("minimal"):
+        lines = mx.explanation_lines(failure["minimal"], failure.get("hint", ""))
+    elif failure.get("hint"):
+        lines = [f"  looks like: {failure['hint']}"]
+    if failure.get("explanation_error"):
+        lines.append(f"  (the explanation's search stopped: {failure['explanation_error']})")
+    return "\n".join(lines)
+
+
+def explanations(verdict: Verdict) -> list[str]:
+    """Each failing (op, check, corner)'s first failure explained, for the
+    terminal (--explain)."""
+    lines = []
+    for op in verdict.ops():
+        for check in CHECKS:
+            cell = verdict.cells.get((op, check))
+            if cell is not None:
+                lines += _cell_explanations(op, check, cell)
+    return lines
+
+
+def _cell_explanations(op: str, check: str, cell: Cell) -> list[str]:
+    lines = []
+    for corner, result in sorted(cell.corners.items(), key=_corner_order):
+        if not result.failures:
+            continue
+        failure = result.failures[0]
+        where = f"{op} {check}" + (f" [{corner}, {failure.get('dtype')}]" if corner else "")
+        text = explanation_text(failure) or "  (no smaller failing example found)"
+        lines += [where, text, ""]
+    return lines
 
 
 _CORNER_MARK = "\x00corner\x00"
@@ -409,6 +449,9 @@ def _corner_matrix(verdict: Verdict, ops: list[str]) -> list[str]:
                     f"{escape(failure['message'])} [{escape(str(failure.get('dtype')))}]</p>"
                     f"<p>parameters: {escape(str(failure.get('params', {})))}</p>"
                 )
+                explained = explanation_text(failure)
+                if explained:
+                    parts.append(f'<pre class="explanation">{escape(explained)}</pre>')
                 if failure.get("snippet"):
                     parts.append(f"<pre>{escape(failure['snippet'])}</pre>")
             out.append("".join(parts) + "</details></td>")

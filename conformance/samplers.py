@@ -101,6 +101,31 @@ def flatten_build(g: dict) -> tuple[dict, dict]:
     return {"u": (g["n"], g["h"], g["w"], g["c"])}, {}
 
 
+def geometry_of(shape: hh.Shape, sample: Sample) -> dict[str, Any]:
+    """The geometry (as ``hh.geometry`` draws it) of a sample of an op with
+    window geometry: the inverse of its build function. Parameters keep
+    their form (int or tuple; None where left at the default)."""
+    u, params = sample.arrays["u"], sample.params
+    f = sample.arrays.get("f", sample.arrays.get("W"))
+    h, w = u.shape[-3:-1] if u.ndim >= 3 else u.shape
+    if shape.window == "pool":
+        kernel = params["pool_size"]
+    elif shape.window and f is not None:
+        kernel = tuple(f.shape[-3:-1] if f.ndim >= 3 else f.shape)
+    else:
+        kernel = 1
+    return {
+        "n": u.shape[0] if shape.batch else 1,
+        "h": h,
+        "w": w,
+        "c": u.shape[-1] if shape.channels else 1,
+        "fn": f.shape[0] if shape.filters and f is not None else 1,
+        "kernel": kernel,
+        "padding": params.get(shape.padding) if shape.padding else None,
+        "strides": params.get(shape.strides) if shape.strides else None,
+    }
+
+
 def pool_windows(u: np.ndarray, window, padding, strides) -> tuple[np.ndarray, np.ndarray]:
     """The windows of the zero-padded ``u`` (n, h, w, c) as ``(n, zh, zw, c,
     kh, kw)``, and which of their cells are real (not padding), ``(zh, zw,

@@ -18,7 +18,7 @@ from . import golden
 from . import op_table as ot
 from . import tolerances as tol
 from .strategies import DTYPES
-from .test_ops import DTYPE_IDS, slug
+from .test_ops import DTYPE_IDS, explainer, slug
 
 GOLDEN_OPS = [name for name in golden.golden_ops() if name in ot.BY_NAME]
 CASES = [
@@ -41,7 +41,7 @@ def test_golden_fixtures_exist_for_every_op_and_corner() -> None:
 
 @pytest.mark.parametrize(("name", "corner", "dtype"), CASES)
 @pytest.mark.verdict(check="golden")
-def test_golden_cases(name: str, corner: str, dtype: str, impl, tally) -> None:
+def test_golden_cases(name: str, corner: str, dtype: str, request, impl, oracle, tally) -> None:
     op = ot.BY_NAME[name]
     for function in op.forward_imports:  # the backward is checked where provided
         impl.require(function)
@@ -50,9 +50,14 @@ def test_golden_cases(name: str, corner: str, dtype: str, impl, tally) -> None:
     for index, case in enumerate(golden.load_golden(name)):  # IntegrityError names the file
         if case.sample.corner != corner or op.tags(case.sample) & unsupported:
             continue
-        compared = check_case(
-            impl, op, case, dtype, f"fixtures/golden/{name}.npz case {index} [{corner}, {dtype}]"
-        )
+        where = f"fixtures/golden/{name}.npz case {index} [{corner}, {dtype}]"
+        try:
+            compared = check_case(impl, op, case, dtype, where)
+        except ch.ConformanceError as failure:
+            explaining = explainer(request, impl, op, oracle, dtype)
+            explaining.saw(case.sample, case.dz)
+            explaining.explain(failure, "golden")
+            raise
         tally.count(set(), compared)
 
 
@@ -75,5 +80,5 @@ def check_case(impl, op: ot.Op, case: golden.GoldenCase, dtype: str, where: str)
     if not op.backward or any(impl.get(f) is None for f in op.imports):
         return compared
     values = {**arrays, "z": case.z.astype(dtype), "dz": case.dz.astype(dtype)}
-    result = cl.Caller(impl, op, where, backward=True)(values, params)
+    result = cl.Caller(impl, op, f"{op.name} backward ({where})", backward=True)(values, params)
     return ch.check_gradients(impl, op, result, case.grads, values, params, rtol, where) or compared

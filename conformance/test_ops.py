@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from . import calls as cl
 from . import checks as ch
+from . import explain as ex
 from . import finite_differences as fd
 from . import hygiene as hy
 from . import op_table as ot
@@ -74,17 +75,34 @@ def examples(corner: str, corners: tuple[str, ...]) -> int:
     return max(MIN_PER_CORNER, round(budget * shares[corner] / sum(shares.values())))
 
 
-def run_examples(request: pytest.FixtureRequest, count: int, body: Callable) -> None:
+def run_examples(
+    request: pytest.FixtureRequest,
+    count: int,
+    body: Callable,
+    explainer: ex.Explainer | None = None,
+    check: str = "",
+) -> None:
     """Run ``body(data)`` on ``count`` examples. Under a deterministic
     profile (ci) the seed is the test's id, so that the examples depend
     neither on the folder the suite is installed in, nor on the entry point
-    or the selection of tests."""
+    or the selection of tests. A failure is explained (its smallest failing
+    example searched) by ``explainer``, from the last sample it saw."""
     test = given(data=st.data())(body)
     test = settings(settings.default, max_examples=count)(test)
     if settings.default.derandomize:
         test = seed(zlib.crc32(request.node.name.encode()))(test)
     with hh.without_local_constants():
-        test()
+        try:
+            test()
+        except ch.ConformanceError as failure:
+            if explainer is not None:
+                explainer.explain(failure, check)
+            raise
+
+
+def explainer(request, impl, op: ot.Op, oracle, dtype: str, enforce=None) -> ex.Explainer:
+    budget = request.config.getoption("refcnn_explain_budget")
+    return ex.Explainer(impl, op, oracle, dtype, enforce, budget)
 
 
 def _draw(data, op: ot.Op, dtype: str, corner: str, impl, gradcheck: bool = False) -> Sample:
@@ -113,9 +131,11 @@ def _where(op: ot.Op, check: str, corner: str, dtype: str, sample: Sample) -> st
 @pytest.mark.verdict(check="forward")
 def test_forward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tally) -> None:
     _prepare(impl, op, corner, op.forward_imports)
+    explaining = explainer(request, impl, op, oracle, dtype, _policy_dtype(impl, dtype))
 
     def body(data: st.DataObject) -> None:
         sample = _draw(data, op, dtype, corner, impl)
+        explaining.saw(sample)
         params = ot.forward_params(op, sample)
         where = _where(op, "forward", corner, dtype, sample)
         got = cl.Caller(impl, op, where)(sample.arrays, params)
@@ -126,18 +146,20 @@ def test_forward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tall
         )
         tally.count(op.tags(sample), compared)
 
-    run_examples(request, examples(corner, op.corners), body)
+    run_examples(request, examples(corner, op.corners), body, explaining, "forward")
 
 
 @pytest.mark.parametrize(("op", "corner", "dtype"), BACKWARD)
 @pytest.mark.verdict(check="backward")
 def test_backward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tally) -> None:
     _prepare(impl, op, corner, op.imports)
+    explaining = explainer(request, impl, op, oracle, dtype, _policy_dtype(impl, dtype))
 
     def body(data: st.DataObject) -> None:
         sample = _draw(data, op, dtype, corner, impl)
         z = np.asarray(oracle.forward(op, sample)).astype(dtype)  # the correct z
         dz = _grad_output(data, z.shape, dtype)
+        explaining.saw(sample, dz)
         values = {**sample.arrays, "z": z, "dz": dz}
         where = _where(op, "backward", corner, dtype, sample)
         result = cl.Caller(impl, op, where, backward=True)(values, sample.params)
@@ -149,7 +171,7 @@ def test_backward(op: ot.Op, corner: str, dtype: str, request, impl, oracle, tal
         )  # fmt: skip
         tally.count(op.tags(sample), compared)
 
-    run_examples(request, examples(corner, op.corners), body)
+    run_examples(request, examples(corner, op.corners), body, explaining, "backward")
 
 
 @pytest.mark.parametrize(("op", "corner", "dtype"), GRADIENT)
@@ -167,9 +189,11 @@ def test_gradient_matches_finite_differences(
     directions only spare the element-wise comparison where they agree."""
     _prepare(impl, op, corner, op.imports)
     element_wise = request.config.getoption("refcnn_gradient_check") == "element-wise"
+    explaining = explainer(request, impl, op, oracle, dtype)
 
     def body(data: st.DataObject) -> None:
         sample = _draw(data, op, dtype, corner, impl, gradcheck=True)
+        explaining.saw(sample)
         params = ot.forward_params(op, sample)
         where = _where(op, "gradient", corner, dtype, sample)
         forward = cl.Caller(impl, op, where)
@@ -201,7 +225,8 @@ def test_gradient_matches_finite_differences(
         )  # fmt: skip
         tally.count(op.tags(sample), compared)
 
-    run_examples(request, GRADIENT_SHARE * examples(corner, op.gradient_corners), body)
+    count = GRADIENT_SHARE * examples(corner, op.gradient_corners)
+    run_examples(request, count, body, explaining, "gradient")
 
 
 def _check_forward_first(impl, op: ot.Op, forward, z, expected, sample: Sample, params) -> None:

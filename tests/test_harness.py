@@ -19,11 +19,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from refcnn.conformance import corners as cn
 from refcnn.conformance import golden
 from refcnn.conformance import op_table as ot
+from refcnn.conformance import render as rd
 
 ROOT = Path(__file__).resolve().parent.parent
 BUT_EMPTY = "every corner but the empty batch"
@@ -37,13 +39,15 @@ class Bug:
     them; every other check may fail only in those corners too; ``extra``:
     checks without corners (semantics, fixtures) that fail as well;
     ``by_chance``: corners that draw the bug's trigger only now and then (a
-    1x1 input where sizes are drawn), which may fail too."""
+    1x1 input where sizes are drawn), which may fail too; ``hint``: the
+    rule of ``conformance.hints`` that explains it (no other rule may)."""
 
     ops: dict[str, set[str] | str]
     checks: tuple[str, ...]
     kind: str = "wrong values"
     extra: frozenset[tuple[str, str]] = field(default_factory=frozenset)
     by_chance: frozenset[str] = frozenset()
+    hint: str = ""
 
     def corners(self, op: str) -> set[str]:
         corners = self.ops[op]
@@ -71,22 +75,26 @@ BROKEN = {
         {"max_pooling2d": {"ties", "mixed"}},
         ("backward", "golden"),
         extra=_semantics("max_pooling2d"),
+        hint="last tie",
     ),
     "max_pool_split_ties": Bug(
         {"max_pooling2d": {"ties", "mixed"}},
         ("backward", "golden"),
         extra=_semantics("max_pooling2d"),
+        hint="split ties",
     ),
     "max_pool_minus_inf_padding": Bug(
         # tuple params: the tuples there include padding, next to negative values
         {"max_pooling2d": {"padding", "negative under padding", "tuple params", "mixed"}},
         ("forward", "backward", "golden"),
         extra=_semantics("max_pooling2d"),
+        hint="-inf padding",
     ),
     "avg_pool_excludes_padding": Bug(
         {"average_pooling2d": {"padding", "tuple params", "mixed"}},
         ("forward", "backward", "golden"),
         extra=_semantics("average_pooling2d"),
+        hint="padding left out of the divisor",
     ),
     "output_size_ceil": Bug(
         # convolutions round only where a stride >= 2 does not divide; pooling's
@@ -95,6 +103,7 @@ BROKEN = {
         ("forward",),
         kind="wrong shape",
         extra=_semantics("max_pooling2d"),
+        hint="output size rounded up",
     ),
     "flipped_filter": Bug(
         {
@@ -105,18 +114,27 @@ BROKEN = {
         },
         ("forward", "golden"),
         extra=_FIXTURES,
+        hint="flipped filter",
     ),
     "swapped_hw_tuples": Bug(
         {"convolution2d": {"tuple params", "mixed"}},
         ("forward", "backward", "golden"),
         kind="wrong shape",
+        hint="swapped tuples",
     ),
-    "du_assigned_not_accumulated": Bug({"convolution2d": BUT_EMPTY}, ("backward", "gradient")),
-    "bias_gradient_averaged": Bug({"convolution2d": BUT_EMPTY}, ("backward", "gradient", "golden")),
+    "du_assigned_not_accumulated": Bug(
+        {"convolution2d": BUT_EMPTY}, ("backward", "gradient"), hint="overlap assigned"
+    ),
+    "bias_gradient_averaged": Bug(
+        {"convolution2d": BUT_EMPTY},
+        ("backward", "gradient", "golden"),
+        hint="bias gradient averaged",
+    ),
     "flatten_channel_first": Bug(
         {"flatten2d": {"plain", "many channels", "mixed"}},
         ("forward", "backward", "golden"),
         extra=_semantics("flatten2d"),
+        hint="flattened channel first",
     ),
     "pool_stride_defaults_to_1": Bug(
         # every corner that leaves strides at their default
@@ -127,6 +145,7 @@ BROKEN = {
         ("forward",),
         kind="wrong shape",
         extra=_semantics("max_pooling2d") | _LAYER_TABLE,
+        hint="strides default to 1",
     ),
     # the gaps of the oracle, closed by the corners
     "layout_switch_above_4_channels": Bug(
@@ -159,12 +178,21 @@ BROKEN = {
     ),
     # a bug in each adapted style
     "layer_classes_kernel_height_as_width": Bug(
-        {"convolution2d": {"non-square", "mixed"}}, ("forward", "golden"), kind="wrong shape"
+        {"convolution2d": {"non-square", "mixed"}},
+        ("forward", "golden"),
+        kind="wrong shape",
+        hint="kernel height for width",
     ),
-    "cache_functions_max_pool_all_ties": Bug({"max_pooling2d": {"ties", "mixed"}}, ("backward",)),
+    "cache_functions_max_pool_all_ties": Bug(
+        {"max_pooling2d": {"ties", "mixed"}}, ("backward",), hint="all ties"
+    ),
+    "cache_functions_max_pool_assigned": Bug(
+        {"max_pooling2d": {"overlap", "mixed"}}, ("backward", "gradient"), hint="overlap assigned"
+    ),
     "param_dicts_avg_pool_excludes_padding": Bug(
         {"average_pooling2d": {"padding", "tuple params", "mixed"}},
         ("forward", "backward", "golden"),
+        hint="padding left out of the divisor",
     ),
 }
 
@@ -255,6 +283,43 @@ def test_suite_catches_the_broken_implementation_in_its_corners(name: str, tmp_p
         else:
             allowed = bug.corners(op) | bug.by_chance if op in bug.ops else set()
             assert corners <= allowed, (op, check, corners)
+    _assert_explained(bug, verdict, found)
+
+
+EXPLAINED_CHECKS = ("forward", "backward", "gradient", "golden")
+
+
+def _assert_explained(bug: Bug, verdict: dict, found: dict) -> None:
+    """No hint but the bug's own anywhere; with a hint, each failing cell of
+    wrong values or shapes (but the empty batch) has a minimal example of
+    small integers (at most 2 x 2 outputs and 16 inputs per channel) and
+    that hint."""
+    for (op, check), corners in found.items():
+        for corner in corners - {None}:
+            failure = verdict["ops"][op][check]["corners"][corner]["failure"]
+            where = (op, check, corner)
+            assert failure.get("hint_rule", bug.hint) == bug.hint, (where, failure["hint_rule"])
+            explained = check in EXPLAINED_CHECKS and corner != "empty batch"
+            if not (bug.hint and explained and failure["kind"] in ("wrong values", "wrong shape")):
+                continue
+            minimal = failure["minimal"]
+            if ot.BY_NAME[op].shape.window:  # flatten's output has no (h, w)
+                output = _spatial(minimal["output_shape"])
+                assert max(output) <= 2, (where, minimal["output_shape"], minimal["params"])
+            u = np.array(minimal["inputs"]["u"])
+            assert np.prod(_spatial(u.shape)) <= 16, (where, u.shape)
+            for name, values in minimal["inputs"].items():
+                array = np.array(values)
+                top = max(9, array.size)  # 0, 1, 2, ... or small random integers
+                assert array.dtype.kind == "i", (where, name)
+                assert np.abs(array).max(initial=0) <= top, (where, name)
+            assert failure["hint_rule"] == bug.hint, (where, failure.get("hint_rule"))
+            assert f"looks like: {failure['hint']}" in rd.explanation_text(failure), where
+
+
+def _spatial(shape) -> tuple[int, int]:
+    """(h, w) of NHWC, (h, w, c) or (h, w) arrays (the step-by-step convolutions')."""
+    return tuple(shape[1:3]) if len(shape) == 4 else tuple(shape[:2])
 
 
 def test_float32_only_bug_fails_in_float32_only(tmp_path: Path) -> None:

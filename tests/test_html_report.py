@@ -4,9 +4,11 @@ op x corner matrix say what the JSON verdict says, cell for cell."""
 from __future__ import annotations
 
 import re
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
+from refcnn.conformance import render as rd
 from tests.test_harness import failing, run_suite
 
 
@@ -73,5 +75,16 @@ def test_the_page_says_what_the_verdict_says(tmp_path: Path) -> None:
         key for key, c in matrix.items() if c["data-status"] == "FAIL"
     }
     assert page.count("<details>") == len(failing_corners)
+    # each failing check of a failing cell opens its explanation, the same
+    # text as the failures file's: the smallest example, matrices, the hint
+    explained = {
+        escape(rd.explanation_text(cell["corners"][corner]["failure"]))
+        for (op, check), corners in failing(verdict).items()
+        for corner in corners
+        for cell in [verdict["ops"][op][check]]
+    }
+    assert explained and all(text and text in page for text in explained)
+    assert page.count('<pre class="explanation">') >= len(failing_corners)
+    assert "looks like: the padding was taken as -inf" in page
     assert "--- reproduce with NumPy alone ---" not in page  # snippets, without the markers
     assert "from tests.impls.broken.max_pool_minus_inf_padding import" in page

@@ -1,0 +1,441 @@
+"""The smallest failing example of a failing cell, in small integers
+(imported as ``ex``).
+
+When an (op, check, corner) fails, the example hypothesis shrank to is
+still drawn from floats, often large. Here the failure is searched again,
+the way the article teaches: small integer arrays (0, 1, 2, ... as the
+article's ``u``; 1, 2, 3, ... as its filter; negatives; ones; small random
+integers), and a geometry reduced one factor at a time (batch, channels,
+filters, height, width, then padding, strides and window) for as long as
+the implementation still fails *the same way*: the same check, kind and
+exception, and for a backward the same gradient. The expected values are
+the oracle's, on those inputs (for the gradient check, the oracle's
+gradient: on integers, ties can occur, where the article routes to the
+first maximum).
+
+The search runs only in failing cells, after hypothesis, within a time
+budget (``--explain-budget``, seconds per failing cell); it keeps the
+smallest example found when the budget runs out, and a call of the
+implementation that hangs is interrupted by the budget's timer. It never
+changes the verdict: the cell has failed already.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import calls as cl
+from . import checks as ch
+from . import hints as hn
+from . import op_table as ot
+from . import samplers as sm
+from . import tolerances as tol
+from .corners import as_pair
+from .strategies import Sample
+
+# Value patterns of the data, simplest first (see _values).
+DATA_PATTERNS = 9
+DZ_PATTERNS = 2
+
+
+@dataclass(frozen=True)
+class Target:
+    """How the cell failed: the check that compares (``forward`` or
+    ``backward``), the failure's kind and exception, and for a backward's
+    wrong values the gradient that was wrong."""
+
+    check: str
+    kind: str
+    exception: str = ""
+    gradient: str = ""
+
+    def same(self, failure: ch.ConformanceError) -> bool:
+        return (failure.kind, failure.exception, _gradient(failure)) == (
+            self.kind,
+            self.exception,
+            self.gradient,
+        )
+
+
+def _gradient(failure: ch.ConformanceError) -> str:
+    found = re.search(r" backward d(\w+) \(", failure.where)
+    return found.group(1) if found else ""
+
+
+def target_of(failure: ch.ConformanceError, check: str) -> Target:
+    """What the search must reproduce of ``failure`` in check ``check``:
+    the gradient check compares the backward with the oracle's (or the
+    forward, when it failed on its forward); golden cases, whichever of
+    forward and backward failed."""
+    if check == "gradient":
+        compares = "forward" if "wrong forward on the gradient" in failure.message else "backward"
+    elif check == "golden":
+        compares = "backward" if " backward" in failure.where else "forward"
+    else:
+        compares = check
+    return Target(compares, failure.kind, failure.exception, _gradient(failure))
+
+
+@dataclass
+class Example:
+    """An example: the inputs, parameters and ``dz``, what the oracle
+    expects and what the implementation gave (by output name: ``z``, or
+    ``d`` + input name), the call, and the failure (None: it passed) and
+    its line."""
+
+    arrays: dict[str, np.ndarray]
+    params: dict[str, Any]
+    dz: np.ndarray | None
+    expected: dict[str, Any]
+    got: dict[str, Any]
+    call: str
+    failure: ch.ConformanceError | None = None
+    message: str = ""
+    output_shape: tuple[int, ...] = ()  # the forward's, whichever check
+
+
+@dataclass
+class Search:
+    """The search's state: attempts made, the smallest failing example."""
+
+    best: Example | None = None
+    tried: int = 0
+    started: float = field(default_factory=time.monotonic)
+    out_of_time: bool = False
+
+
+class _OutOfTime(BaseException):
+    """Raised by the budget's timer into a call that outlived it."""
+
+
+@contextlib.contextmanager
+def _timer(seconds: float, search: Search) -> Iterator[None]:
+    """Interrupt whatever runs when ``seconds`` have passed (SIGALRM; in the
+    main thread only, elsewhere the budget is checked between calls)."""
+    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
+        yield
+        return
+
+    def expire(signum, frame):
+        search.out_of_time = True
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _values(name: str, shape: tuple[int, ...], pattern: int) -> np.ndarray:
+    """Small integers for array ``name`` under value pattern ``pattern``:
+    the data 0, 1, 2, ... (the article's ``u``), 1, 2, ..., -1, -2, ...,
+    ones, then small random integers; filters 1, 2, ... (so that a flipped
+    one differs) or random integers in [-2, 2]; biases zeros or 1, 2, ..."""
+    size = int(np.prod(shape))
+    count = np.arange(size, dtype=np.float64)
+    if name in ("W", "f"):
+        values = count + 1 if pattern % 2 == 0 else _integers(pattern, size, 2)
+    elif name == "b":
+        values = np.zeros(size) if pattern % 2 == 0 else count + 1
+    elif pattern < 4:
+        values = (count, count + 1, -(count + 1), np.ones(size))[pattern]
+    else:
+        values = _integers(pattern, size, 3 if pattern < DATA_PATTERNS - 1 else 9)
+    return values.reshape(shape)
+
+
+def _integers(seed: int, size: int, top: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(-top, top + 1, size).astype(np.float64)
+
+
+def _dz(shape: tuple[int, ...], pattern: int) -> np.ndarray:
+    return (
+        np.ones(shape)
+        if pattern == 0
+        else _integers(100 + pattern, int(np.prod(shape)), 3).reshape(shape)
+    )
+
+
+def _steps(value: Any, low: int, high: int) -> list[Any]:
+    """An int or (h, w) parameter one step up or down, within [low, high]."""
+    if value is None:
+        return []
+    if isinstance(value, tuple):
+        h, w = value
+        return [
+            v for v in ((h - 1, w), (h, w - 1), (h + 1, w), (h, w + 1))
+            if low <= min(v) and max(v) <= high
+        ]  # fmt: skip
+    return [v for v in (value - 1, value + 1) if low <= v <= high]
+
+
+def _neighbours(g: dict[str, Any], defaults: bool) -> list[dict[str, Any]]:
+    """Geometries one step from ``g``: fewer samples, channels or filters,
+    the smallest or a smaller input, parameters left at their defaults, or
+    one step up or down (a larger window can mean a smaller output)."""
+    (kh, kw), (ph, pw) = as_pair(g["kernel"]), as_pair(g["padding"] or 0)
+    changes: list[dict[str, Any]] = []
+    for key in ("n", "c", "fn", "h", "w"):
+        if g[key] > 1:
+            changes += [{key: 1}, {key: g[key] - 1}]
+    changes += [{"h": max(1, kh - 2 * ph)}, {"w": max(1, kw - 2 * pw)}]
+    for key in ("padding", "strides"):
+        if defaults and g[key] is not None:
+            changes.append({key: None})
+    for key, low in (("kernel", 1), ("padding", 0), ("strides", 1)):
+        changes += [{key: value} for value in _steps(g[key], low, SMALL_PARAMETER)]
+    return [{**g, **change} for change in changes]
+
+
+SMALL_PARAMETER = 4  # a window, padding or stride searched up to this
+
+
+def size_key(g: dict[str, Any]) -> tuple[int, ...]:
+    """What "smaller" means: fewer outputs per channel, a squarer output,
+    fewer inputs per channel, fewer samples, channels and filters, then
+    smaller parameters."""
+    (kh, kw), (ph, pw) = as_pair(g["kernel"]), as_pair(g["padding"] or 0)
+    strides = g["strides"] if g["strides"] is not None else g["kernel"]
+    sh, sw = as_pair(strides)
+    zh, zw = (g["h"] + 2 * ph - kh) // sh + 1, (g["w"] + 2 * pw - kw) // sw + 1
+    given = sum(g[k] is not None for k in ("padding", "strides"))
+    return (zh * zw, max(zh, zw), g["h"] * g["w"], g["n"] * g["c"] * g["fn"],
+            kh * kw, ph + pw, given, sh + sw)  # fmt: skip
+
+
+def small(g: dict[str, Any]) -> bool:
+    """At most 2 x 2 outputs and 16 inputs per channel."""
+    _, largest, inputs = size_key(g)[:3]
+    return largest <= 2 and inputs <= 16
+
+
+def _frozen(g: dict[str, Any]) -> tuple:
+    return tuple(sorted(g.items()))
+
+
+def _valid(g: dict[str, Any]) -> bool:
+    (kh, kw), (ph, pw) = as_pair(g["kernel"]), as_pair(g["padding"] or 0)
+    return g["h"] + 2 * ph >= kh and g["w"] + 2 * pw >= kw and min(g["h"], g["w"]) >= 1
+
+
+class Explainer:
+    """Searches one failing cell's smallest example (see the module doc).
+    The test tells it each sample it draws (:meth:`saw`); when the test
+    fails, :meth:`explain` searches from the last one, the failing one."""
+
+    def __init__(self, impl, op: ot.Op, oracle, dtype: str, enforce: str | None, budget: float):
+        self.impl, self.op, self.oracle = impl, op, oracle
+        self.dtype, self.enforce, self.budget = dtype, enforce, budget
+        self.sample: Sample | None = None
+        self.dz: np.ndarray | None = None
+
+    def saw(self, sample: Sample, dz: np.ndarray | None = None) -> None:
+        self.sample, self.dz = sample, dz
+
+    def explain(self, failure: ch.ConformanceError, check: str) -> None:
+        """Attach the smallest failing example (``failure.minimal``) and the
+        hint that fits the implementation (``failure.hint``) to ``failure``."""
+        if self.budget <= 0 or self.sample is None or self.op.shape is None:
+            return
+        if self.sample.arrays["u"].shape[0] == 0 or failure.kind in ("crashed", "timed out"):
+            return  # nothing to show in an empty batch; no call again after a crash
+        target = target_of(failure, check)
+        search = Search()
+        rule = None
+        try:
+            with _timer(self.budget + 0.5, search):
+                geometry = self._search(target, search)
+                if search.best is not None:
+                    rule = self._hint(search.best, geometry, target, search)
+        except _OutOfTime:
+            pass
+        except Exception as exc:  # the explanation's own error: the verdict stands
+            failure.explanation_error = f"{type(exc).__name__}: {exc}"
+        if search.best is None:
+            if search.out_of_time:
+                failure.explanation_error = (
+                    f"no smaller failing example found within its budget ({self.budget:g} s)"
+                )
+            return
+        failure.minimal = {
+            **as_json(search.best, target.check),
+            "tried": search.tried,
+            "seconds": round(time.monotonic() - search.started, 2),
+        }
+        if rule is not None:
+            failure.hint, failure.hint_rule = rule.text, rule.name
+
+    def _search(self, target: Target, search: Search) -> dict[str, Any] | None:
+        """Hill-climbs ``size_key`` from the failing sample's geometry; the
+        geometry of ``search.best``."""
+        geometry = sm.geometry_of(self.op.shape, self.sample)
+        extra = {k: v for k, v in self.sample.params.items() if k in self.op.backward_params}
+        if target.check == "forward" or (extra and self._fails(geometry, {}, target, search)):
+            extra = {}  # the backward's extra parameters (calc_du_flag) are not needed
+        if search.best is None and not self._fails(geometry, extra, target, search):
+            return None
+        defaults = bool(self.op.defaults) or self.op.shape.tuples
+        while not self._spent(search):
+            near = [g for g in _neighbours(geometry, defaults) if _valid(g)]
+            found = self._smaller(geometry, near, extra, target, search)
+            if found is None and not small(geometry):
+                # stuck above the small examples: two steps at once (a larger
+                # window with more padding can make a smaller output)
+                near = [h for g in near for h in _neighbours(g, defaults) if _valid(h)]
+                found = self._smaller(geometry, near, extra, target, search)
+            if found is None:
+                break
+            geometry = found
+        return geometry
+
+    def _smaller(self, geometry, near, extra, target, search) -> dict[str, Any] | None:
+        """The smallest geometry of ``near`` smaller than ``geometry`` that
+        fails the same way."""
+        key = size_key(geometry)
+        unique = {_frozen(g): g for g in near if size_key(g) < key}
+        for g in sorted(unique.values(), key=size_key):
+            if self._fails(g, extra, target, search):
+                return g
+        return None
+
+    def _spent(self, search: Search) -> bool:
+        return search.out_of_time or time.monotonic() - search.started > self.budget
+
+    def _samples(self, g: dict, extra: dict) -> Iterator[tuple[Sample, int]]:
+        """The value patterns on geometry ``g``, each with its dz patterns."""
+        shapes, params = self.op.build(g)
+        params.update(extra)
+        for pattern in range(DATA_PATTERNS):
+            arrays = {
+                k: _values(k, tuple(s), pattern).astype(self.dtype) for k, s in shapes.items()
+            }
+            sample = Sample(arrays, params, f"values: pattern {pattern}", self.sample.corner)
+            for dz_pattern in range(DZ_PATTERNS):
+                yield sample, dz_pattern
+
+    def _fails(self, g: dict, extra: dict, target: Target, search: Search) -> bool:
+        """True when a value pattern on geometry ``g`` fails the same way
+        (that example is then ``search.best``)."""
+        for sample, dz_pattern in self._samples(g, extra):
+            if target.check == "forward" and dz_pattern:
+                continue
+            if self._spent(search):
+                return False
+            search.tried += 1
+            example = self._run(sample, dz_pattern, target)
+            if search.out_of_time:
+                return False
+            if example.failure is not None and target.same(example.failure):
+                search.best = example
+                return True
+        return False
+
+    def _hint(self, best: Example, geometry, target: Target, search: Search) -> hn.Rule | None:
+        """The rule whose mistake gives what the implementation gave on the
+        smallest example, on the other value patterns of its geometry and on
+        the failing sample itself (so that one example's coincidence, e.g.
+        zeros tied with the padding, does not name the wrong mistake)."""
+        others = []
+        if self.sample is not None:
+            dz = self.dz
+            if target.check == "backward" and dz is None:
+                z = np.asarray(self.oracle.forward(self.op, self.sample))
+                dz = np.random.default_rng(0).standard_normal(z.shape).astype(self.dtype)
+            others.append(self._run(self.sample, 0, target, dz))
+        extra = {k: v for k, v in best.params.items() if k in self.op.backward_params}
+        for sample, dz_pattern in self._samples(geometry, extra):
+            if target.check == "backward" or not dz_pattern:
+                others.append(self._run(sample, dz_pattern, target))
+        cases = [_case(e) for e in (best, *others) if not search.out_of_time]
+        return hn.match(self.op.name, target.check, cases)
+
+    def _run(
+        self, sample: Sample, dz_pattern: int, target: Target, dz: np.ndarray | None = None
+    ) -> Example:
+        """``target``'s check on ``sample``: the example, with the failure
+        it raised (None when it passed)."""
+        op, impl, dtype = self.op, self.impl, self.dtype
+        rtol = tol.rtol_for(dtype, op.rtol)
+        where = f"{op.name} {target.check} (the explanation's search)"
+        params, got, failure = sample.params, {}, None
+        forward = ot.forward_params(op, sample)
+        z = np.asarray(self.oracle.forward(op, sample))
+        expected: dict[str, Any] = {"z": z}
+        call = op.forward_call_source(forward)
+        try:
+            if target.check == "forward":
+                got["z"] = cl.Caller(impl, op, where)(sample.arrays, forward)
+                ch.check_forward(
+                    impl, op, got["z"], z, sample.arrays, forward, rtol, where, self.enforce
+                )
+            else:
+                call = op.backward_call_source(params)
+                dz = _dz(z.shape, dz_pattern).astype(dtype) if dz is None else dz
+                values = {**sample.arrays, "z": z.astype(dtype), "dz": dz}
+                grads = self.oracle.backward(op, sample, dz)
+                expected = {"d" + k: v for k, v in grads.items() if v is not None}
+                result = cl.Caller(impl, op, where, backward=True)(values, params)
+                got = {"d" + k: v for k, v in (op.gradients(result) or {}).items()}
+                others = set(op.grads) - {target.gradient} if target.gradient else set()
+                ch.check_gradients(
+                    impl, op, result, grads, values, params, rtol, where, self.enforce,
+                    checked=others,
+                )  # fmt: skip
+        except ch.ConformanceError as exc:
+            failure = exc
+        return Example(
+            dict(sample.arrays), dict(params), dz, expected, got, call, failure,
+            f"{failure.kind}: {failure.message}" if failure is not None else "", z.shape,
+        )  # fmt: skip
+
+
+def _case(example: Example) -> hn.Case:
+    bare = {_bare(k): v for k, v in example.got.items()}
+    expected = {_bare(k): v for k, v in example.expected.items()}
+    return hn.Case(example.arrays, example.params, example.dz, expected, bare)
+
+
+def _bare(name: str) -> str:
+    """``du`` -> ``u`` (the hints name gradients by input)."""
+    return name[1:] if name.startswith("d") and name != "dz" else name
+
+
+def small_list(value: Any) -> Any:
+    """An array as nested lists: ints where the values are whole, else
+    floats to 6 significant digits; None stays None."""
+    if value is None:
+        return None
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return repr(value)[:200]
+    if np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+        return array.astype(np.int64).tolist()
+    return np.vectorize(lambda x: float(f"{x:.6g}"), otypes=[object])(array).tolist()
+
+
+def as_json(example: Example, check: str) -> dict[str, Any]:
+    """The example for the verdict: arrays as small lists."""
+    return {
+        "check": check,
+        "call": example.call,
+        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in example.params.items()},
+        "inputs": {k: small_list(v) for k, v in example.arrays.items()},
+        **({"dz": small_list(example.dz)} if example.dz is not None else {}),
+        "expected": {k: small_list(v) for k, v in example.expected.items()},
+        "got": {k: small_list(v) for k, v in example.got.items()},
+        "message": example.message,
+        "output_shape": list(example.output_shape),
+    }
