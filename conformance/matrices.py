@@ -119,6 +119,24 @@ def inputs_lines(inputs: dict[str, Any], dz: Any = None) -> list[str]:
     return side_by_side(blocks) + notes
 
 
+def padded_lines(u: Any, params: dict[str, Any]) -> list[str]:
+    """``u`` with the article's zero padding, when there is padding."""
+    padding = params.get("padding", params.get("p"))
+    array = _as_array(u) if padding else None
+    if array is None or array.ndim < 2:
+        return []
+    ph, pw = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    if not (ph or pw):
+        return []
+    spatial = (1, 2) if array.ndim == 4 else (0, 1)
+    widths = [(0, 0)] * array.ndim
+    widths[spatial[0]], widths[spatial[1]] = (ph, ph), (pw, pw)
+    shown, note = _limited(_slices("u padded", np.pad(array, widths)))
+    return side_by_side([_block(title, matrix) for title, matrix in shown]) + (
+        [note] if note else []
+    )
+
+
 def outputs_lines(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
     """Each output: the expected matrix, the implementation's beside it with
     its differing cells starred (the matrices that agree: the first only)."""
@@ -164,6 +182,7 @@ def explanation_lines(minimal: dict[str, Any], hint: str = "") -> list[str]:
         f"  {minimal['message']}",
     ]
     lines += inputs_lines(minimal["inputs"], minimal.get("dz"))
+    lines += padded_lines(minimal["inputs"].get("u"), minimal.get("params", {}))
     lines += outputs_lines(minimal["expected"], minimal["got"])
     if hint:
         lines.append(f"  looks like: {hint}")
