@@ -5,13 +5,14 @@ When an (op, check, corner) fails, the example hypothesis shrank to is
 still drawn from floats, often large. Here the failure is searched again,
 the way the article teaches: small integer arrays (0, 1, 2, ... as the
 article's ``u``; 1, 2, 3, ... as its filter; negatives; ones; small random
-integers), and a geometry reduced one factor at a time (batch, channels,
-filters, height, width, then padding, strides and window) for as long as
-the implementation still fails *the same way*: the same check, kind and
-exception, and for a backward the same gradient. The expected values are
-the oracle's, on those inputs (for the gradient check, the oracle's
-gradient: on integers, ties can occur, where the article routes to the
-first maximum).
+integers; halves last) on a geometry made smaller step by step (``size_key``:
+fewer outputs per channel, then fewer inputs, samples, channels and filters,
+then smaller parameters; a larger window may give a smaller output) for as
+long as the implementation still fails *the same way*: the same check, kind
+and exception, and for a backward the same gradient. Element-wise ops try
+the shapes (1, 1), (1, 2), ... The expected values are the oracle's, on
+those inputs (for the gradient check, the oracle's gradient: on integers,
+ties can occur, where the article routes to the first maximum).
 
 The search runs only in failing cells, after hypothesis, within a time
 budget (``--explain-budget``, seconds per failing cell); it keeps the
@@ -43,7 +44,7 @@ from .corners import as_pair
 from .strategies import Sample
 
 # Value patterns of the data, simplest first (see _values).
-DATA_PATTERNS = 9
+DATA_PATTERNS = 10
 DZ_PATTERNS = 2
 
 
@@ -141,7 +142,7 @@ def _timer(seconds: float, search: Search) -> Iterator[None]:
 def _values(name: str, shape: tuple[int, ...], pattern: int) -> np.ndarray:
     """Small integers for array ``name`` under value pattern ``pattern``:
     the data 0, 1, 2, ... (the article's ``u``), 1, 2, ..., -1, -2, ...,
-    ones, then small random integers; filters 1, 2, ... (so that a flipped
+    ones, small random integers, then halves around 0; filters 1, 2, ... (so that a flipped
     one differs) or random integers in [-2, 2]; biases zeros or 1, 2, ..."""
     size = int(np.prod(shape))
     count = np.arange(size, dtype=np.float64)
@@ -151,8 +152,10 @@ def _values(name: str, shape: tuple[int, ...], pattern: int) -> np.ndarray:
         values = np.zeros(size) if pattern % 2 == 0 else count + 1
     elif pattern < 4:
         values = (count, count + 1, -(count + 1), np.ones(size))[pattern]
+    elif pattern == DATA_PATTERNS - 1:
+        values = (count - size // 2) / 2  # halves around 0
     else:
-        values = _integers(pattern, size, 3 if pattern < DATA_PATTERNS - 1 else 9)
+        values = _integers(pattern, size, 3 if pattern < DATA_PATTERNS - 2 else 9)
     return values.reshape(shape)
 
 
@@ -247,8 +250,10 @@ class Explainer:
     def explain(self, failure: ch.ConformanceError, check: str) -> None:
         """Attach the smallest failing example (``failure.minimal``) and the
         hint that fits the implementation (``failure.hint``) to ``failure``."""
-        if self.budget <= 0 or self.sample is None or self.op.shape is None:
+        if self.budget <= 0 or self.sample is None:
             return
+        if self.op.shape is None and not self.op.elementwise:
+            return  # no smaller shapes known for it
         if self.sample.arrays["u"].shape[0] == 0 or failure.kind in ("crashed", "timed out"):
             return  # nothing to show in an empty batch; no call again after a crash
         target = target_of(failure, check)
@@ -279,7 +284,14 @@ class Explainer:
 
     def _search(self, target: Target, search: Search) -> dict[str, Any] | None:
         """Hill-climbs ``size_key`` from the failing sample's geometry; the
-        geometry of ``search.best``."""
+        geometry of ``search.best``. An element-wise op: the first of the
+        shapes (1, 1), (1, 2), ... that fails."""
+        if self.op.shape is None:
+            size = min(int(self.sample.arrays["u"].size), 16)
+            for k in range(1, size + 1):
+                if self._fails_on({"u": (1, k)}, dict(self.sample.params), target, search):
+                    break
+            return None
         geometry = sm.geometry_of(self.op.shape, self.sample)
         extra = {k: v for k, v in self.sample.params.items() if k in self.op.backward_params}
         if target.check == "forward" or (extra and self._fails(geometry, {}, target, search)):
@@ -313,10 +325,8 @@ class Explainer:
     def _spent(self, search: Search) -> bool:
         return search.out_of_time or time.monotonic() - search.started > self.budget
 
-    def _samples(self, g: dict, extra: dict) -> Iterator[tuple[Sample, int]]:
-        """The value patterns on geometry ``g``, each with its dz patterns."""
-        shapes, params = self.op.build(g)
-        params.update(extra)
+    def _samples(self, shapes: dict, params: dict) -> Iterator[tuple[Sample, int]]:
+        """The value patterns on arrays of ``shapes``, each with its dz patterns."""
         for pattern in range(DATA_PATTERNS):
             arrays = {
                 k: _values(k, tuple(s), pattern).astype(self.dtype) for k, s in shapes.items()
@@ -328,7 +338,11 @@ class Explainer:
     def _fails(self, g: dict, extra: dict, target: Target, search: Search) -> bool:
         """True when a value pattern on geometry ``g`` fails the same way
         (that example is then ``search.best``)."""
-        for sample, dz_pattern in self._samples(g, extra):
+        shapes, params = self.op.build(g)
+        return self._fails_on(shapes, {**params, **extra}, target, search)
+
+    def _fails_on(self, shapes: dict, params: dict, target: Target, search: Search) -> bool:
+        for sample, dz_pattern in self._samples(shapes, params):
             if target.check == "forward" and dz_pattern:
                 continue
             if self._spent(search):
@@ -347,6 +361,8 @@ class Explainer:
         smallest example, on the other value patterns of its geometry and on
         the failing sample itself (so that one example's coincidence, e.g.
         zeros tied with the padding, does not name the wrong mistake)."""
+        if geometry is None or not any(self.op.name in rule.ops for rule in hn.RULES):
+            return None
         others = []
         if self.sample is not None:
             dz = self.dz
@@ -355,7 +371,8 @@ class Explainer:
                 dz = np.random.default_rng(0).standard_normal(z.shape).astype(self.dtype)
             others.append(self._run(self.sample, 0, target, dz))
         extra = {k: v for k, v in best.params.items() if k in self.op.backward_params}
-        for sample, dz_pattern in self._samples(geometry, extra):
+        shapes, params = self.op.build(geometry)
+        for sample, dz_pattern in self._samples(shapes, {**params, **extra}):
             if target.check == "backward" or not dz_pattern:
                 others.append(self._run(sample, dz_pattern, target))
         cases = [_case(e) for e in (best, *others) if not search.out_of_time]

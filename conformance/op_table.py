@@ -90,6 +90,9 @@ class Op:
     passthrough: bool = False
     # The geometry of ops with windows (see hh.Shape); None for the others.
     shape: hh.Shape | None = None
+    # Applied element by element to its one input ``u`` (the activations):
+    # the explanation's search may then try any shape (1, k).
+    elementwise: bool = False
     # Their arrays' shapes and parameters from a geometry (see hh.geometry):
     # what the explanation's search for a smaller failing example varies.
     build: Callable[[dict], tuple[dict, dict]] | None = None
@@ -332,6 +335,7 @@ def _activation(name: str, kinks: Callable[[dict], tuple] | None = None, **param
         backward=f"{name}_back",
         backward_args=("dz", "u", "z"),
         grads=("u",),
+        elementwise=True,
     )
 
 
