@@ -24,6 +24,7 @@ changes the verdict: the cell has failed already.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import signal
 import threading
@@ -120,9 +121,14 @@ class _OutOfTime(BaseException):
 
 @contextlib.contextmanager
 def _timer(seconds: float, search: Search) -> Iterator[None]:
-    """Interrupt whatever runs when ``seconds`` have passed (SIGALRM; in the
-    main thread only, elsewhere the budget is checked between calls)."""
-    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
+    """Interrupt whatever runs when ``seconds`` have passed (SIGALRM, in the
+    main thread where there is one; elsewhere the budget is checked between
+    calls only)."""
+    if (
+        not hasattr(signal, "setitimer")  # Windows: the budget between calls only
+        or threading.current_thread() is not threading.main_thread()
+        or seconds <= 0
+    ):
         yield
         return
 
@@ -218,6 +224,23 @@ def size_key(g: dict[str, Any]) -> tuple[int, ...]:
             kh * kw, ph + pw, given, sh + sw)  # fmt: skip
 
 
+def _row_shapes(sample: Sample) -> Iterator[dict[str, tuple[int, ...]]]:
+    """An element-wise op's ``u``: (1, 1), (1, 2), ... up to 16 elements."""
+    for k in range(1, min(int(sample.arrays["u"].size), 16) + 1):
+        yield {"u": (1, k)}
+
+
+def _dense_shapes(sample: Sample) -> Iterator[dict[str, tuple[int, ...]]]:
+    """A dense op's arrays, fewest outputs, then inputs, first: ``n``
+    samples of ``d_in`` inputs, ``d`` outputs of ``unit`` pieces each (the
+    sample's ``unit``)."""
+    (n, d_in), unit = sample.arrays["u"].shape, sample.params.get("unit", 1)
+    d = sample.arrays["W"].shape[1] // unit
+    sizes = itertools.product(range(1, n + 1), range(1, d_in + 1), range(1, d + 1))
+    for n_, i, o in sorted(sizes, key=lambda s: (s[0] * s[2], s[0] * s[1], s[1] * s[2])):
+        yield {"u": (n_, i), "W": (i, o * unit), "b": (o * unit,)}
+
+
 def small(g: dict[str, Any]) -> bool:
     """At most 2 x 2 outputs and 16 inputs per channel."""
     _, largest, inputs = size_key(g)[:3]
@@ -252,7 +275,7 @@ class Explainer:
         hint that fits the implementation (``failure.hint``) to ``failure``."""
         if self.budget <= 0 or self.sample is None:
             return
-        if self.op.shape is None and not self.op.elementwise:
+        if self.op.shape is None and not (self.op.elementwise or self.op.dense):
             return  # no smaller shapes known for it
         if self.sample.arrays["u"].shape[0] == 0 or failure.kind in ("crashed", "timed out"):
             return  # nothing to show in an empty batch; no call again after a crash
@@ -261,9 +284,9 @@ class Explainer:
         rule = None
         try:
             with _timer(self.budget + 0.5, search):
-                geometry = self._search(target, search)
+                self._search(target, search)
                 if search.best is not None:
-                    rule = self._hint(search.best, geometry, target, search)
+                    rule = self._hint(search.best, target, search)
         except _OutOfTime:
             pass
         except Exception as exc:  # the explanation's own error: the verdict stands
@@ -282,22 +305,23 @@ class Explainer:
         if rule is not None:
             failure.hint, failure.hint_rule = rule.text, rule.name
 
-    def _search(self, target: Target, search: Search) -> dict[str, Any] | None:
-        """Hill-climbs ``size_key`` from the failing sample's geometry; the
-        geometry of ``search.best``. An element-wise op: the first of the
-        shapes (1, 1), (1, 2), ... that fails."""
+    def _search(self, target: Target, search: Search) -> None:
+        """Leaves the smallest failing example in ``search.best``: for an op
+        with window geometry by hill-climbing ``size_key`` from the failing
+        sample's; for an element-wise op, the first of the shapes (1, 1),
+        (1, 2), ... that fails; for a dense one, the smallest (samples,
+        inputs, outputs) that fails."""
         if self.op.shape is None:
-            size = min(int(self.sample.arrays["u"].size), 16)
-            for k in range(1, size + 1):
-                if self._fails_on({"u": (1, k)}, dict(self.sample.params), target, search):
+            for shapes in _dense_shapes(self.sample) if self.op.dense else _row_shapes(self.sample):
+                if self._fails_on(shapes, dict(self.sample.params), target, search):
                     break
-            return None
+            return
         geometry = sm.geometry_of(self.op.shape, self.sample)
         extra = {k: v for k, v in self.sample.params.items() if k in self.op.backward_params}
         if target.check == "forward" or (extra and self._fails(geometry, {}, target, search)):
             extra = {}  # the backward's extra parameters (calc_du_flag) are not needed
         if search.best is None and not self._fails(geometry, extra, target, search):
-            return None
+            return
         defaults = bool(self.op.defaults) or self.op.shape.tuples
         while not self._spent(search):
             near = [g for g in _neighbours(geometry, defaults) if _valid(g)]
@@ -310,7 +334,6 @@ class Explainer:
             if found is None:
                 break
             geometry = found
-        return geometry
 
     def _smaller(self, geometry, near, extra, target, search) -> dict[str, Any] | None:
         """The smallest geometry of ``near`` smaller than ``geometry`` that
@@ -356,23 +379,20 @@ class Explainer:
                 return True
         return False
 
-    def _hint(self, best: Example, geometry, target: Target, search: Search) -> hn.Rule | None:
+    def _hint(self, best: Example, target: Target, search: Search) -> hn.Rule | None:
         """The rule whose mistake gives what the implementation gave on the
-        smallest example, on the other value patterns of its geometry and on
+        smallest example, on the other value patterns of its shapes and on
         the failing sample itself (so that one example's coincidence, e.g.
         zeros tied with the padding, does not name the wrong mistake)."""
-        if geometry is None or not any(self.op.name in rule.ops for rule in hn.RULES):
+        if not any(self.op.name in rule.ops for rule in hn.RULES):
             return None
-        others = []
-        if self.sample is not None:
-            dz = self.dz
-            if target.check == "backward" and dz is None:
-                z = np.asarray(self.oracle.forward(self.op, self.sample))
-                dz = np.random.default_rng(0).standard_normal(z.shape).astype(self.dtype)
-            others.append(self._run(self.sample, 0, target, dz))
-        extra = {k: v for k, v in best.params.items() if k in self.op.backward_params}
-        shapes, params = self.op.build(geometry)
-        for sample, dz_pattern in self._samples(shapes, {**params, **extra}):
+        dz = self.dz
+        if target.check == "backward" and dz is None:  # the gradient check's sample
+            z = np.asarray(self.oracle.forward(self.op, self.sample))
+            dz = np.random.default_rng(0).standard_normal(z.shape).astype(self.dtype)
+        others = [self._run(self.sample, 0, target, dz)]
+        shapes = {k: v.shape for k, v in best.arrays.items()}
+        for sample, dz_pattern in self._samples(shapes, best.params):
             if target.check == "backward" or not dz_pattern:
                 others.append(self._run(sample, dz_pattern, target))
         cases = [_case(e) for e in (best, *others) if not search.out_of_time]

@@ -4,15 +4,16 @@
 Each rule is a *mutant* of the article's semantics, written from one of the
 planted bugs in ``tests/impls/broken``: what a layer computes when it makes
 that mistake (the last of tied maxima, the padded zeros left out of the
-divisor, a flipped filter, ...). A rule's line is shown when the
-implementation's every output equals the mutant's where the mutant differs
-from the article: never on a passing example (the implementation must
-differ from the expected values), never on a mistake of another kind (its
-outputs must be the mutant's everywhere).
+divisor, a flipped filter, ...). A rule's line is shown (:func:`match`) when
+the implementation differs from the article on the smallest failing example
+and gives exactly the mutant's outputs there, on the other value patterns
+of that shape and on the failing sample itself, and no other rule does as
+well: never on a correct implementation (it must differ), never for a
+mistake of another kind (its every output must be the mutant's).
 
-The mutants are small loops over windows, in float64: slow on large arrays,
-and they run only on the failing example of a failing cell. They are not
-refcnn's code: a mistake in refcnn must not hide in the rules as well.
+The mutants are small loops over windows, in float64, run only in a failing
+cell. They are not refcnn's code: a mistake in refcnn must not hide in the
+rules as well (a test holds the loops without a mistake to refcnn).
 """
 
 from __future__ import annotations
@@ -238,8 +239,28 @@ def _step(op: str, arrays: Mapping[str, np.ndarray], params, **options: Any) -> 
     return {"z": z[0] if f.ndim == 4 else z[0, :, :, 0]}
 
 
+def maxout(
+    u: np.ndarray, W: np.ndarray, b: np.ndarray, dz: Any, unit: int = 1, *, route: str = "first"
+) -> Outputs:
+    """Maxout: ``d`` outputs of ``unit`` affine pieces each (``W``'s column
+    ``j * unit + k`` is piece ``k`` of output ``j``); ``dz`` flows through
+    the ``route``d maximal piece."""
+    u, W, b = (np.asarray(a, dtype=np.float64) for a in (u, W, b))
+    n = u.shape[0]
+    pieces = (u @ W + b).reshape(n, W.shape[1] // unit, unit)
+    out: Outputs = {"z": pieces.max(axis=2) if pieces.size else np.zeros(pieces.shape[:2])}
+    if dz is not None:
+        at_max = (pieces == pieces.max(axis=2, keepdims=True)).transpose(0, 2, 1)
+        mask = _route(at_max, route).transpose(0, 2, 1)  # _route takes (n, cells, outputs)
+        routed = (mask * np.asarray(dz, dtype=np.float64)[..., None]).reshape(n, W.shape[1])
+        out.update(u=routed @ W.T, W=u.T @ routed, b=routed.sum(axis=0))
+    return out
+
+
 def _layer(op: str, arrays: Mapping[str, np.ndarray], params, dz, **options: Any) -> Outputs:
     """The article's layer ``op`` with a mistake's ``options``."""
+    if op == "maxout":
+        return maxout(arrays["u"], arrays["W"], arrays["b"], dz, params.get("unit", 1), **options)
     if op in STEPS:
         return _step(op, arrays, params, **options)
     if op == "convolution2d":
@@ -323,11 +344,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         name="last tie",
-        ops=("max_pooling2d",),
+        ops=("max_pooling2d", "maxout"),
         checks=("backward",),
-        text="the gradient went to the last of tied maxima; the article sends each window's "
-        "gradient to its first maximum (row by row, left to right)",
-        planted=("max_pool_last_tie",),
+        text="the gradient went to the last of tied maxima; the article sends it to the "
+        "first maximum (of a pooling window row by row, left to right; of maxout's pieces)",
+        planted=("max_pool_last_tie", "maxout_last_tie"),
         mutant=_with(route="last"),
     ),
     Rule(

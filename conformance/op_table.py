@@ -93,6 +93,9 @@ class Op:
     # Applied element by element to its one input ``u`` (the activations):
     # the explanation's search may then try any shape (1, k).
     elementwise: bool = False
+    # A dense layer: ``u`` (n, d_in), ``W`` (d_in, d * unit), ``b`` (d * unit,)
+    # (affine, maxout): the explanation's search may shrink n, d_in and d.
+    dense: bool = False
     # Their arrays' shapes and parameters from a geometry (see hh.geometry):
     # what the explanation's search for a smaller failing example varies.
     build: Callable[[dict], tuple[dict, dict]] | None = None
@@ -369,6 +372,7 @@ TRAINER_OPS: tuple[Op, ...] = (
         backward="affine_back",
         backward_args=("dz", "u", "W", "b"),
         grads=("u", "W", "b"),
+        dense=True,
     ),
     Op(
         name="maxout",
@@ -381,6 +385,7 @@ TRAINER_OPS: tuple[Op, ...] = (
         backward="maxout_back",
         backward_args=("dz", "u", "z", "W", "b"),
         grads=("u", "W", "b"),
+        dense=True,
     ),
     _activation("sigmoid"),
     _activation("tanh"),

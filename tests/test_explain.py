@@ -26,7 +26,7 @@ from refcnn.conformance import op_table as ot
 from refcnn.conformance import oracle as orc
 from tests.test_harness import ROOT, run_suite
 
-HINTED = [op for op in ot.LAYER_OPS if any(op.name in rule.ops for rule in hn.RULES)]
+HINTED = [op for op in ot.OPS if any(op.name in rule.ops for rule in hn.RULES)]
 BROKEN = ROOT / "tests" / "impls" / "broken"
 
 

@@ -154,7 +154,7 @@ BROKEN = {
     "layout_switch_above_4_channels": Bug(
         {"convolution2d": {"many channels", "mixed"}}, ("forward", "gradient", "golden")
     ),
-    "maxout_last_tie": Bug({"maxout": {"ties"}}, ("backward", "golden")),
+    "maxout_last_tie": Bug({"maxout": {"ties"}}, ("backward", "golden"), hint="last tie"),
     "relu_kink_float32": Bug({"relu": {"kinks"}}, ("backward", "golden")),
     "golden_only": Bug(
         {"average_pooling2d": {_LARGEST_GOLDEN_POOLING_CASE}}, ("golden",), smaller=False
@@ -296,8 +296,8 @@ EXPLAINED_CHECKS = ("forward", "backward", "gradient", "golden")
 
 def _assert_explained(bug: Bug, verdict: dict, found: dict) -> None:
     """No hint but the bug's own anywhere. Each failing cell of wrong values
-    or shapes (but the empty batch) of an op with window geometry or an
-    element-wise one has a smallest example of small integers or halves, at
+    or shapes (but the empty batch) of an op with window geometry, a dense
+    or an element-wise one has a smallest example of small integers or halves, at
     most 2 x 2 outputs and 16 inputs per channel; with the bug's hint, where
     it has one."""
     for (op, check), corners in found.items():
@@ -306,7 +306,7 @@ def _assert_explained(bug: Bug, verdict: dict, found: dict) -> None:
             failure = verdict["ops"][op][check]["corners"][corner]["failure"]
             where = (op, check, corner)
             assert failure.get("hint_rule", bug.hint) == bug.hint, (where, failure["hint_rule"])
-            searched = entry.shape is not None or entry.elementwise
+            searched = entry.shape is not None or entry.elementwise or entry.dense
             explained = check in EXPLAINED_CHECKS and corner != "empty batch" and searched
             values = failure["kind"] in ("wrong values", "wrong shape")
             if not (bug.smaller and explained and values):
