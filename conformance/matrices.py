@@ -141,6 +141,15 @@ def outputs_lines(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
     """Each output: the expected matrix, the implementation's beside it with
     its differing cells starred (the matrices that agree: the first only)."""
     out = []
+    if not got:  # it raised (the failure's line says what): the expected values alone
+        blocks = [
+            _block(f"{title} expected", matrix)
+            for name, want in expected.items()
+            if (array := _as_array(want)) is not None
+            for title, matrix in _slices(name, array)
+        ]
+        shown, note = _limited(blocks)
+        return side_by_side(shown) + ([note] if note else [])
     for name, want in expected.items():
         want_array, got_value = _as_array(want), got.get(name)
         got_array = None if got_value is None else _as_array(got_value)

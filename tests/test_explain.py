@@ -151,6 +151,8 @@ def test_matrices_of_other_shapes() -> None:
     padded = "\n".join(mx.padded_lines([[[[1]]]], {"pool_size": 2, "padding": (1, 0)}))
     assert "u padded[0,:,:,0]" in padded and padded.count("[ 0 ]") == 2 and "[ 1 ]" in padded
     assert mx.padded_lines([[[[1]]]], {"padding": 0}) == []
+    raised = "\n".join(mx.outputs_lines({"du": [[[[0.25]]]]}, {}))  # it raised: nothing got
+    assert "du[0,:,:,0] expected" in raised and "0.25" in raised and "got" not in raised
     lines = mx.outputs_lines({"z": [[[[1.5]]]]}, {"z": [[[[1.5], [0.0]]]]})
     assert "z: expected shape (1, 1, 1, 1), got shape (1, 1, 2, 1)" in lines[0]
     assert "1.5" in "\n".join(lines)
