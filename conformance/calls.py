@@ -13,7 +13,7 @@ from typing import Any
 from . import hygiene as hy
 from . import isolation, op_table
 from . import snippets as sn
-from .checks import ConformanceError
+from .checks import ConformanceError, failing_in
 
 _SUITE_DIR = str(Path(__file__).resolve().parent)
 
@@ -112,19 +112,20 @@ class Caller:
         self.handed = {**handed, **handed_params}
         run = op.call_backward if self.backward else op.call_forward
         isolation.note_call(f"{call} (during {self.where})")
-        result = call_implementation(
-            lambda: run(impl.require, handed, handed_params),
-            self.where,
-            lambda: sn.raise_snippet(impl.name, self.imports, arrays, call),
-            params,
-        )
-        hy.assert_unchanged(
-            self.handed,
-            {**values, **params},
-            self.where,
-            lambda: sn.mutation_snippet(impl.name, self.imports, arrays, call),
-            params,
-        )
+        with failing_in("backward" if self.backward else "forward"):
+            result = call_implementation(
+                lambda: run(impl.require, handed, handed_params),
+                self.where,
+                lambda: sn.raise_snippet(impl.name, self.imports, arrays, call),
+                params,
+            )
+            hy.assert_unchanged(
+                self.handed,
+                {**values, **params},
+                self.where,
+                lambda: sn.mutation_snippet(impl.name, self.imports, arrays, call),
+                params,
+            )
         return result
 
     @property

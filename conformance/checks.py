@@ -28,7 +28,8 @@ own code, never the implementation's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,10 @@ class ConformanceError(AssertionError):
         self.kind, self.where, self.message = kind, where, message
         self.snippet, self.exception = snippet, exception
         self.params = dict(params or {})
+        # which of the op's functions failed ("forward", "backward"; "" for
+        # neither) and, for a backward's value, the gradient (input name):
+        # set where the failure is found, for conformance.explain
+        self.function = self.gradient = ""
         # set by conformance.explain in a failing cell: the smallest failing
         # example (JSON), the hint that fits it, or why there is none
         self.minimal: dict[str, Any] | None = None
@@ -196,23 +201,36 @@ def check_forward(impl, op, got, expected, arrays, params, rtol, context, enforc
     None. True when values were compared."""
     __tracebackhide__ = True
     repro_arrays = {**arrays, **sn.array_params(params)}
-    return assert_close(
-        got,
-        expected,
-        rtol,
-        f"{op.name} forward ({context})",
-        lambda: sn.reproduction(
-            impl.name,
-            op.forward_imports,
-            repro_arrays,
-            op.forward_call_source(params),
+    with failing_in("forward"):
+        return assert_close(
+            got,
             expected,
             rtol,
-        ),
-        dtype=enforce,
-        params=params,
-        input_dtype=_input_dtype(arrays),
-    )
+            f"{op.name} forward ({context})",
+            lambda: sn.reproduction(
+                impl.name,
+                op.forward_imports,
+                repro_arrays,
+                op.forward_call_source(params),
+                expected,
+                rtol,
+            ),
+            dtype=enforce,
+            params=params,
+            input_dtype=_input_dtype(arrays),
+        )
+
+
+@contextlib.contextmanager
+def failing_in(function: str, gradient: str = "") -> Iterator[None]:
+    """Mark a failure raised inside as one of ``function`` (and of its
+    ``gradient``), unless a deeper place marked it already."""
+    try:
+        yield
+    except ConformanceError as failure:
+        if not failure.function:
+            failure.function, failure.gradient = function, gradient
+        raise
 
 
 def _input_dtype(arrays: Mapping[str, Any]) -> Any:
@@ -236,7 +254,7 @@ def check_gradients(
     call = op.backward_call_source(params)
     got = op.gradients(result)
     if got is None:
-        raise ConformanceError(
+        failure = ConformanceError(
             "wrong shape",
             f"{op.name} backward ({context})",
             f"{op.backward} must return {len(op.grads)} gradients "
@@ -245,6 +263,8 @@ def check_gradients(
             sn.reproduction(impl.name, op.backward_imports, arrays, call, None, rtol),
             params=params,
         )
+        failure.function = "backward"
+        raise failure
     compared = False
     for position, name in enumerate(op.grads):
         if skipped_gradient(name, params):
@@ -255,16 +275,17 @@ def check_gradients(
             compared = True
             continue
         pick = f"[{position}]" if len(op.grads) > 1 else ""
-        compared |= assert_close(
-            got[name],
-            expected[name],
-            rtol,
-            f"{op.name} backward d{name} ({context})",
-            lambda name=name, pick=pick: sn.reproduction(
-                impl.name, op.backward_imports, arrays, call, expected[name], rtol, pick
-            ),
-            dtype=enforce,
-            params=params,
-            input_dtype=_input_dtype(values),
-        )
+        with failing_in("backward", name):
+            compared |= assert_close(
+                got[name],
+                expected[name],
+                rtol,
+                f"{op.name} backward d{name} ({context})",
+                lambda name=name, pick=pick: sn.reproduction(
+                    impl.name, op.backward_imports, arrays, call, expected[name], rtol, pick
+                ),
+                dtype=enforce,
+                params=params,
+                input_dtype=_input_dtype(values),
+            )
     return compared

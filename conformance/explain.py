@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import re
 import signal
 import threading
 import time
@@ -61,38 +60,26 @@ class Target:
     gradient: str = ""
 
     def same(self, failure: ch.ConformanceError) -> bool:
-        return (failure.kind, failure.exception, _gradient(failure)) == (
+        return (failure.kind, failure.exception, failure.gradient) == (
             self.kind,
             self.exception,
             self.gradient,
         )
 
 
-def _gradient(failure: ch.ConformanceError) -> str:
-    found = re.search(r" backward d(\w+) \(", failure.where)
-    return found.group(1) if found else ""
-
-
 def target_of(failure: ch.ConformanceError, check: str) -> Target:
     """What the search must reproduce of ``failure`` in check ``check``:
-    the gradient check compares the backward with the oracle's (or the
-    forward, when it failed on its forward); golden cases, whichever of
-    forward and backward failed."""
-    if check == "gradient":
-        compares = "forward" if "wrong forward on the gradient" in failure.message else "backward"
-    elif check == "golden":
-        compares = "backward" if " backward" in failure.where else "forward"
-    else:
-        compares = check
-    return Target(compares, failure.kind, failure.exception, _gradient(failure))
+    the function that failed (the gradient check's forward or backward, a
+    golden case's), compared with the oracle's."""
+    compares = failure.function or ("backward" if check == "backward" else "forward")
+    return Target(compares, failure.kind, failure.exception, failure.gradient)
 
 
 @dataclass
 class Example:
     """An example: the inputs, parameters and ``dz``, what the oracle
-    expects and what the implementation gave (by output name: ``z``, or
-    ``d`` + input name), the call, and the failure (None: it passed) and
-    its line."""
+    expects and what the implementation gave (``z``, or the gradients by
+    input name), the call, and the failure (None: it passed) and its line."""
 
     arrays: dict[str, np.ndarray]
     params: dict[str, Any]
@@ -348,14 +335,15 @@ class Explainer:
     def _spent(self, search: Search) -> bool:
         return search.out_of_time or time.monotonic() - search.started > self.budget
 
-    def _samples(self, shapes: dict, params: dict) -> Iterator[tuple[Sample, int]]:
-        """The value patterns on arrays of ``shapes``, each with its dz patterns."""
+    def _samples(self, shapes: dict, params: dict, target: Target) -> Iterator[tuple[Sample, int]]:
+        """The value patterns on arrays of ``shapes``, each with the dz
+        patterns of a backward (a forward's: none but the first)."""
         for pattern in range(DATA_PATTERNS):
             arrays = {
                 k: _values(k, tuple(s), pattern).astype(self.dtype) for k, s in shapes.items()
             }
             sample = Sample(arrays, params, f"values: pattern {pattern}", self.sample.corner)
-            for dz_pattern in range(DZ_PATTERNS):
+            for dz_pattern in range(DZ_PATTERNS if target.check == "backward" else 1):
                 yield sample, dz_pattern
 
     def _fails(self, g: dict, extra: dict, target: Target, search: Search) -> bool:
@@ -365,9 +353,7 @@ class Explainer:
         return self._fails_on(shapes, {**params, **extra}, target, search)
 
     def _fails_on(self, shapes: dict, params: dict, target: Target, search: Search) -> bool:
-        for sample, dz_pattern in self._samples(shapes, params):
-            if target.check == "forward" and dz_pattern:
-                continue
+        for sample, dz_pattern in self._samples(shapes, params, target):
             if self._spent(search):
                 return False
             search.tried += 1
@@ -392,10 +378,11 @@ class Explainer:
             dz = np.random.default_rng(0).standard_normal(z.shape).astype(self.dtype)
         others = [self._run(self.sample, 0, target, dz)]
         shapes = {k: v.shape for k, v in best.arrays.items()}
-        for sample, dz_pattern in self._samples(shapes, best.params):
-            if target.check == "backward" or not dz_pattern:
-                others.append(self._run(sample, dz_pattern, target))
-        cases = [_case(e) for e in (best, *others) if not search.out_of_time]
+        for sample, dz_pattern in self._samples(shapes, best.params, target):
+            others.append(self._run(sample, dz_pattern, target))
+        if search.out_of_time:
+            return None
+        cases = [hn.Case(e.arrays, e.params, e.dz, e.expected, e.got) for e in (best, *others)]
         return hn.match(self.op.name, target.check, cases)
 
     def _run(
@@ -422,9 +409,9 @@ class Explainer:
                 dz = _dz(z.shape, dz_pattern).astype(dtype) if dz is None else dz
                 values = {**sample.arrays, "z": z.astype(dtype), "dz": dz}
                 grads = self.oracle.backward(op, sample, dz)
-                expected = {"d" + k: v for k, v in grads.items() if v is not None}
+                expected = {k: v for k, v in grads.items() if v is not None}
                 result = cl.Caller(impl, op, where, backward=True)(values, params)
-                got = {"d" + k: v for k, v in (op.gradients(result) or {}).items()}
+                got = op.gradients(result) or {}
                 others = set(op.grads) - {target.gradient} if target.gradient else set()
                 ch.check_gradients(
                     impl, op, result, grads, values, params, rtol, where, self.enforce,
@@ -436,17 +423,6 @@ class Explainer:
             dict(sample.arrays), dict(params), dz, expected, got, call, failure,
             f"{failure.kind}: {failure.message}" if failure is not None else "", z.shape,
         )  # fmt: skip
-
-
-def _case(example: Example) -> hn.Case:
-    bare = {_bare(k): v for k, v in example.got.items()}
-    expected = {_bare(k): v for k, v in example.expected.items()}
-    return hn.Case(example.arrays, example.params, example.dz, expected, bare)
-
-
-def _bare(name: str) -> str:
-    """``du`` -> ``u`` (the hints name gradients by input)."""
-    return name[1:] if name.startswith("d") and name != "dz" else name
 
 
 def small_list(value: Any) -> Any:
@@ -464,15 +440,17 @@ def small_list(value: Any) -> Any:
 
 
 def as_json(example: Example, check: str) -> dict[str, Any]:
-    """The example for the verdict: arrays as small lists."""
+    """The example for the verdict: arrays as small lists, gradients named
+    ``d`` + input."""
+    prefix = "d" if check == "backward" else ""
     return {
         "check": check,
         "call": example.call,
         "params": {k: list(v) if isinstance(v, tuple) else v for k, v in example.params.items()},
         "inputs": {k: small_list(v) for k, v in example.arrays.items()},
         **({"dz": small_list(example.dz)} if example.dz is not None else {}),
-        "expected": {k: small_list(v) for k, v in example.expected.items()},
-        "got": {k: small_list(v) for k, v in example.got.items()},
+        "expected": {prefix + k: small_list(v) for k, v in example.expected.items()},
+        "got": {prefix + k: small_list(v) for k, v in example.got.items()},
         "message": example.message,
         "output_shape": list(example.output_shape),
     }

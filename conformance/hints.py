@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from . import tolerances as tol
 from .corners import as_pair
 
 Outputs = dict[str, np.ndarray]
@@ -50,11 +51,11 @@ class Rule:
 
 
 def _pool_geometry(params: Mapping[str, Any], strides_default: Any = None):
+    """Window, padding and strides; strides left out are the window's (the
+    article's default) or a mistake's ``strides_default``."""
     window = as_pair(params.get("pool_size", 2))
-    strides = params.get("strides")
-    strides = as_pair(window if strides is None else strides)
-    if strides_default is not None and params.get("strides") is None:
-        strides = as_pair(strides_default)
+    default = window if strides_default is None else strides_default
+    strides = as_pair(default if params.get("strides") is None else params["strides"])
     return window, as_pair(params.get("padding") or 0), strides
 
 
@@ -454,21 +455,14 @@ RULES: tuple[Rule, ...] = (
 
 
 def _same(got: Any, want: Any) -> bool:
-    """Equal shapes and values (NaN equal to NaN, -inf to -inf), to float32's
-    rounding of the larger of 1 and the largest value."""
+    """Equal shapes and values (see ``tol.EXPLAIN_RTOL``)."""
     if want is None or got is None:
         return got is None and want is None
     try:
         got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
     except (TypeError, ValueError):
         return False
-    if got.shape != want.shape:
-        return False
-    finite = np.isfinite(want)
-    if not np.array_equal(got[~finite], want[~finite], equal_nan=True):
-        return False
-    scale = max(1.0, float(np.abs(want[finite]).max(initial=0.0)))
-    return bool(np.all(np.abs(got[finite] - want[finite]) <= 1e-5 * scale))
+    return got.shape == want.shape and not tol.differing(got, want).any()
 
 
 @dataclass

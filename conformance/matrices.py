@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from . import tolerances as tol
+
 GAP = "    "
 WIDTH = 100  # characters of a row of matrices before it wraps
 SLICES = 8  # matrices shown per array at most
@@ -48,16 +50,6 @@ def _slices(name: str, array: np.ndarray) -> list[tuple[str, np.ndarray]]:
     if array.ndim <= 1:
         return [(name, np.atleast_1d(array)[None, :])]
     return [(name, array)]
-
-
-def _scale(expected: np.ndarray) -> float:
-    finite = expected[np.isfinite(expected)]
-    return max(1.0, float(np.abs(finite).max(initial=0.0)))
-
-
-def differs(got: np.ndarray, expected: np.ndarray, scale: float) -> np.ndarray:
-    """The cells that differ beyond float32's rounding of ``scale``."""
-    return ~np.isclose(got, expected, rtol=0, atol=1e-5 * scale, equal_nan=True)
 
 
 def _block(title: str, matrix: np.ndarray, marks: np.ndarray | None = None) -> list[str]:
@@ -166,11 +158,11 @@ def outputs_lines(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
             shown, note = _limited(blocks)
             out += side_by_side(shown) + ([note] if note else [])
             continue
-        scale = _scale(want_array)
+        scale = tol.explain_scale(want_array)
         blocks, agreeing = [], 0
         pairs = zip(_slices(name, want_array), _slices(name, got_array), strict=True)
         for (title, want_m), (_, got_m) in pairs:
-            marks = differs(got_m, want_m, scale)
+            marks = tol.differing(got_m, want_m, scale)
             if not marks.any():
                 agreeing += 1
                 if agreeing > 1:

@@ -80,5 +80,5 @@ def check_case(impl, op: ot.Op, case: golden.GoldenCase, dtype: str, where: str)
     if not op.backward or any(impl.get(f) is None for f in op.imports):
         return compared
     values = {**arrays, "z": case.z.astype(dtype), "dz": case.dz.astype(dtype)}
-    result = cl.Caller(impl, op, f"{op.name} backward ({where})", backward=True)(values, params)
+    result = cl.Caller(impl, op, where, backward=True)(values, params)
     return ch.check_gradients(impl, op, result, case.grads, values, params, rtol, where) or compared

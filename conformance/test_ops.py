@@ -244,14 +244,16 @@ def _check_forward_first(impl, op: ot.Op, forward, z, expected, sample: Sample, 
             exc.message = f"a second call gave another result: {exc.message}"
             raise
     except ch.ConformanceError as exc:
-        raise ch.ConformanceError(
+        failure = ch.ConformanceError(
             exc.kind,
             exc.where,
             f"wrong forward on the gradient check's inputs: {exc.message}",
             exc.snippet,
             exc.exception,
             exc.params,
-        ) from None
+        )
+        failure.function = "forward"
+        raise failure from None
 
 
 @pytest.mark.parametrize(("op", "corner", "dtype"), HYGIENE)

@@ -77,3 +77,22 @@ def rtol_for(dtype: Any, overrides: Mapping[str, float] | None = None) -> float:
 def override(op: str) -> dict[str, float]:
     """``op``'s tolerance overrides by dtype (for the op table)."""
     return dict(OVERRIDES[op][0])
+
+
+# The explanations (conformance.explain, hints, matrices) compare small
+# examples: values that differ by more than float32's rounding of the larger
+# of 1 and the largest expected value differ (an implementation may compute
+# in float32); NaN equals NaN and an infinity equals itself.
+EXPLAIN_RTOL = 1e-5
+
+
+def explain_scale(expected: np.ndarray) -> float:
+    finite = expected[np.isfinite(expected)]
+    return max(1.0, float(np.abs(finite).max(initial=0.0)))
+
+
+def differing(got: np.ndarray, expected: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """The cells of ``got`` that differ from ``expected`` (see EXPLAIN_RTOL);
+    ``scale``: of the whole array, when these are a slice of it."""
+    scale = explain_scale(expected) if scale is None else scale
+    return ~np.isclose(got, expected, rtol=0, atol=EXPLAIN_RTOL * scale, equal_nan=True)
