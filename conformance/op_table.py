@@ -18,6 +18,13 @@ Calling conventions (the article's):
 Parameters left at their defaults are not passed at all (the ``plain``
 corner calls ``convolution2d(u, W, b)``), so an implementation without, say,
 a ``padding`` argument still runs the corners that do not need it.
+
+Defaults (``defaults``, ``backward_defaults``) are the article's: its
+signatures, and the parameters of its ``add_layer`` specification (rrelu's
+``min=0.0, max=0.1``, maxout's ``unit=1``, dropout's ``dropout_ratio=0.9``,
+batch normalization's ``batch_norm_node=True``). The article gives leaky
+ReLU's, ReLU-n's, shifted ReLU's and ELU's parameter no default, so none is
+declared for them.
 """
 
 from __future__ import annotations
@@ -99,9 +106,12 @@ class Op:
     # Their arrays' shapes and parameters from a geometry (see hh.geometry):
     # what the explanation's search for a smaller failing example varies.
     build: Callable[[dict], tuple[dict, dict]] | None = None
-    # A layer's keyword parameters and the article's defaults (None: pooling
-    # strides default to pool_size), for the adapters.
+    # The article's keyword defaults of the forward and the backward (None:
+    # pooling strides default to pool_size), and of the backward only: the
+    # defaults check leaves each out (conformance.defaults); the adapters fill
+    # the layers' in. The one place they are declared.
     defaults: dict[str, Any] = field(default_factory=dict)
+    backward_defaults: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Refuse an incoherent entry, naming it and each mistake."""
@@ -131,6 +141,14 @@ class Op:
             problems.append("a composed forward needs its snippet source (forward_source=...)")
         if (self.compose_backward is not None) != bool(self.backward_source):
             problems.append("a composed backward needs its snippet source (backward_source=...)")
+        wrong = [d for d in self.backward_defaults if d not in self.backward_params]
+        if wrong:
+            problems.append(
+                f"backward default(s) {wrong} of no backward-only parameter "
+                f"(backward_params={self.backward_params})"
+            )
+        if self.backward_defaults and not self.backward:
+            problems.append("backward defaults (backward_defaults=...) need a backward")
         if (self.shape is None) != (self.build is None):
             problems.append("a window geometry (shape=...) and its build (build=...) go together")
         if problems:
@@ -242,10 +260,13 @@ def _step_op(name: str, u_dims: int, f_dims: int, with_p: bool, with_s: bool) ->
             g, {"padding": shape.padding, "strides": shape.strides}
         )
 
+    defaults = {"p": (0, 0)} if with_p else {}
+    defaults |= {"s": (1, 1)} if with_s else {}
     return Op(
         name=name,
         forward=name,
         inputs=("u", "f"),
+        defaults=defaults,
         samples=sm.geometry_samples(shape, build),
         reference=name,
         corners=shape.corners,
@@ -293,6 +314,7 @@ LAYER_OPS: tuple[Op, ...] = (
         backward_args=("dz", "u", "W", "b"),
         grads=("u", "W", "b"),
         backward_params=("calc_du_flag",),
+        backward_defaults={"calc_du_flag": True},
     ),
     _window_op(
         "max_pooling2d",
@@ -386,6 +408,7 @@ TRAINER_OPS: tuple[Op, ...] = (
         backward_args=("dz", "u", "z", "W", "b"),
         grads=("u", "W", "b"),
         dense=True,
+        defaults={"unit": 1},
     ),
     _activation("sigmoid"),
     _activation("tanh"),
@@ -394,8 +417,11 @@ TRAINER_OPS: tuple[Op, ...] = (
     _activation("relun", lambda params: (0.0, params["n"]), n="kink"),
     _activation("srelu", lambda params: (-params["alpha"],), alpha="kink"),
     _activation("elu", sm.at_zero, alpha=st.sampled_from([1.0, 0.5])),
-    _activation(
-        "rrelu", sm.at_zero, min=st.sampled_from([0.0, 0.1]), max=st.sampled_from([0.1, 0.3])
+    replace(
+        _activation(
+            "rrelu", sm.at_zero, min=st.sampled_from([0.0, 0.1]), max=st.sampled_from([0.1, 0.3])
+        ),
+        defaults={"min": 0.0, "max": 0.1},
     ),
     replace(_activation("identity"), passthrough=True),
     _activation("softplus"),
@@ -424,6 +450,7 @@ TRAINER_OPS: tuple[Op, ...] = (
         backward="dropout_back",
         backward_args=("dz", "u", "z"),
         grads=("u",),
+        defaults={"dropout_ratio": 0.9},
         notes="training mode with a given mask; F.dropout's masks: test_trainer.py",
     ),
     Op(
@@ -436,6 +463,7 @@ TRAINER_OPS: tuple[Op, ...] = (
         backward="batch_normalization_back",
         backward_args=("dz", "u", "z", "gamma", "beta"),
         grads=("u", "gamma", "beta"),
+        defaults={"batch_norm_node": True},
         rtol=tol.override("batch_normalization"),
     ),
     Op(

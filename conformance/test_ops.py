@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from . import calls as cl
 from . import checks as ch
+from . import defaults as df
 from . import explain as ex
 from . import finite_differences as fd
 from . import hygiene as hy
@@ -55,6 +56,10 @@ FORWARD = _cases(ot.OPS, lambda op: op.corners)
 BACKWARD = _cases(ot.DIFFERENTIABLE, lambda op: op.corners)
 GRADIENT = _cases(ot.DIFFERENTIABLE, lambda op: op.gradient_corners, ("float64",))
 HYGIENE = _cases(ot.OPS, lambda op: ("plain",), ("float64",))
+DEFAULTS = [pytest.param(op, id=op.name) for op in ot.OPS if op.defaults]
+# examples per set of arguments left out: a share of the profile's budget
+DEFAULTS_SHARE = 15
+MIN_PER_OMISSION = 4
 
 
 def _policy_dtype(impl, dtype: str) -> str | None:
@@ -319,3 +324,36 @@ def _own_outputs(impl, op: ot.Op, where: str, backward: bool, first, second, par
         ),
         params,
     )
+
+
+@pytest.mark.parametrize("op", DEFAULTS)
+@pytest.mark.verdict(check="defaults")
+def test_defaults(op: ot.Op, request, impl, oracle, tally) -> None:
+    """The forward, then the backward: each defaulted argument left out,
+    alone and in every combination, gives what the article's value given
+    explicitly gives (see :mod:`conformance.defaults`); float64, the other
+    arguments as ``mixed`` draws them."""
+    _prepare(impl, op, "plain", op.forward_imports)
+    exclude = impl.unsupported_corners(op.name)
+    count = max(MIN_PER_OMISSION, settings.default.max_examples // DEFAULTS_SHARE)
+    for function in df.FUNCTIONS:
+        if function == "backward" and (not op.backward or impl.get(op.backward) is None):
+            continue  # a forward alone is judged; its backward's tests say "not provided"
+        check = df.Check(impl, op, oracle, function)
+
+        def leaving_out(omitted: tuple[str, ...], check: df.Check = check) -> Callable:
+            def body(data: st.DataObject) -> None:
+                sample = data.draw(df.samples(op, omitted, "float64", exclude), label="sample")
+                note(f"{sample!r}, left out: {omitted}")
+                dz = None
+                if check.backward:
+                    z = np.asarray(oracle.forward(op, sample))
+                    dz = _grad_output(data, z.shape, "float64")
+                compared = check.run(sample, omitted, dz)
+                if compared is not None:  # None: both calls failed alike
+                    tally.count(op.tags(sample), compared)
+
+            return body
+
+        for omitted in df.omissions(op, function):
+            run_examples(request, count, leaving_out(omitted), check, "defaults")

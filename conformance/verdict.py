@@ -3,7 +3,7 @@ provided / ..., corner by corner.
 
 Every collected test is tagged with the op it judges, the kind of check
 (``forward``, ``backward``, ``gradient``, ``golden``, ``hygiene``,
-``fixtures``, ``validation``, ``semantics``, ``trajectory``,
+``defaults``, ``fixtures``, ``validation``, ``semantics``, ``trajectory``,
 ``distribution``) and, for the corner-by-corner checks, the corner and
 dtype. Property tests report what they drew (a :class:`Tally`), failures
 their kind, message, parameters and snippet. This module records them, in
@@ -24,6 +24,7 @@ CHECKS = (
     "gradient",
     "golden",
     "hygiene",
+    "defaults",
     "fixtures",
     "validation",
     "semantics",

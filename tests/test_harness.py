@@ -147,7 +147,9 @@ BROKEN = {
         },
         ("forward",),
         kind="wrong shape",
-        extra=_semantics("max_pooling2d") | _LAYER_TABLE,
+        extra=_semantics("max_pooling2d")
+        | _LAYER_TABLE
+        | {("max_pooling2d", "defaults"), ("average_pooling2d", "defaults")},
         hint="strides default to 1",
     ),
     # the gaps of the oracle, closed by the corners
@@ -198,6 +200,20 @@ BROKEN = {
         {"average_pooling2d": {"padding", "tuple params", "mixed"}},
         ("forward", "backward", "golden"),
         hint="padding left out of the divisor",
+    ),
+}
+
+
+# Planted bugs that only the defaults check can see (every corner gives the
+# argument): op -> the hint's start.
+DEFAULTS_BROKEN = {
+    "pool_size_default_3": (
+        "max_pooling2d",
+        "your default pool_size acts as pool_size=3; the article's default is pool_size=2",
+    ),
+    "pool_back_without_defaults": (
+        "average_pooling2d",
+        "with pool_size left out it raises; the article's default: pool_size=2",
     ),
 }
 
@@ -283,12 +299,30 @@ def test_suite_catches_the_broken_implementation_in_its_corners(name: str, tmp_p
         kinds = {first[c]["failure"]["kind"] for c in bug.corners(op)}
         assert kinds == {bug.kind}, (op, kinds)
     for (op, check), corners in found.items():
+        if check == "defaults":
+            failure = verdict["ops"][op]["defaults"]["failures"][0]
+            assert failure["hint_rule"] == "default differs", failure
         if corners == {None}:
             assert (op, check) in bug.extra, (op, check)
         else:
             allowed = bug.corners(op) | bug.by_chance if op in bug.ops else set()
             assert corners <= allowed, (op, check, corners)
     _assert_explained(bug, verdict, found)
+
+
+@pytest.mark.parametrize("name", list(DEFAULTS_BROKEN))
+def test_defaults_check_catches_a_default_that_differs(name: str, tmp_path: Path) -> None:
+    """Only the op's defaults cell fails, with the hint that says how the
+    default differs from the article's; the other checks pass."""
+    op, hint = DEFAULTS_BROKEN[name]
+    code, verdict, output = run_suite(f"tests.impls.broken.{name}", tmp_path, "-k", "pooling2d")
+    assert code == 1, output[-3000:]
+    assert failing(verdict) == {(op, "defaults"): {None}}, output[-3000:]
+    failure = verdict["ops"][op]["defaults"]["failures"][0]
+    assert failure["hint_rule"] == "default differs" and failure["hint"] == hint, failure
+    assert " with pool_size left out (" in failure["where"]
+    assert f"{op}  -  FAIL (defaults)" in output
+    assert f"looks like: {hint}" in (tmp_path / "failures.txt").read_text()
 
 
 EXPLAINED_CHECKS = ("forward", "backward", "gradient", "golden")

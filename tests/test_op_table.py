@@ -23,6 +23,7 @@ POOL = ot.BY_NAME["max_pooling2d"]
         ({"grads": ()}, "a backward and its gradients (grads=...) go together"),
         ({"rtol": {"float16": 1e-2}}, "tolerance for unknown dtype(s) ['float16']"),
         ({"forward_source": "f(u)"}, "a composed forward needs its snippet source"),
+        ({"backward_defaults": {"flag": True}}, "backward default(s) ['flag'] of no backward-only"),
     ],
 )
 def test_a_wrong_entry_is_refused_with_its_name(change: dict, message: str) -> None:
