@@ -92,6 +92,8 @@ class ConformanceError(AssertionError):
             "where": self.where,
             "params": {k: _json(v) for k, v in self.params.items()},
             "snippet": self.snippet,
+            "function": self.function,
+            "gradient": self.gradient,
             **({"minimal": self.minimal} if self.minimal else {}),
             **({"hint": self.hint, "hint_rule": self.hint_rule} if self.hint else {}),
             **({"explanation_error": self.explanation_error} if self.explanation_error else {}),

@@ -19,7 +19,6 @@ without them.
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ import pytest
 
 from . import calls as cl
 from . import isolation
+from . import loading as ld
 from . import op_table as ot
 from .corners import CORNERS
 from .options import DECLARATION, ENV_VAR, REFERENCE
@@ -64,11 +64,20 @@ class DeclarationError(ValueError):
 
 @dataclass
 class Implementation:
+    """``name``: what snippets import from (``<...>`` where nothing can be
+    imported, see :class:`conformance.loading.Loaded`); ``label``: what the
+    verdict calls it; ``notes``: how it was loaded (a notebook's cells)."""
+
     name: str
     module: ModuleType
     strict: bool  # also check refcnn's own policies (dtype preservation, validation)
     unsupported: dict[str, frozenset[str]] = field(default_factory=dict)  # op -> corners
     declared_by: dict[tuple[str, str], str] = field(default_factory=dict)  # -> where
+    label: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.label = self.label or self.name
 
     def __repr__(self) -> str:
         return f"Implementation({self.name!r})"
@@ -147,9 +156,10 @@ def article_names() -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def check_provides(name: str, module: ModuleType) -> None:
+def check_provides(name: str, module: ModuleType, notes: Iterable[str] = ()) -> None:
     """UsageError for a module that binds an article name to something that
-    is not callable, or that provides none of the article's functions."""
+    is not callable, or that provides none of the article's functions (with
+    the ``notes`` of its loading: a notebook's cell that raised)."""
     exported = getattr(module, "__all__", None)
     visible = [n for n in article_names() if exported is None or n in exported]
     wrong = [n for n in visible if hasattr(module, n) and not callable(getattr(module, n))]
@@ -166,6 +176,7 @@ def check_provides(name: str, module: ModuleType) -> None:
         raise pytest.UsageError(
             f"--impl {name}: provides none of the article's functions{where} "
             f"(convolution2d, max_pooling2d, ...); it has: {listed}"
+            + "".join(f"; {note}" for note in notes)
         )
 
 
@@ -225,21 +236,27 @@ def resolve(declarations: Iterable[tuple[str, Any]]) -> tuple[dict, dict]:
     return {op: frozenset(corners) for op, corners in unsupported.items()}, where
 
 
-def load(name: str, strict: bool, unsupported_option: Iterable[str] = ()) -> Implementation:
-    """Import the module and read what it and ``--unsupported`` declare;
-    pytest.UsageError for a module that does not import or a bad declaration."""
+def load(spec: str, strict: bool, unsupported_option: Iterable[str] = ()) -> Implementation:
+    """Load the implementation (a module name, a ``.py`` file, a package
+    folder, a notebook, pickled functions: :mod:`conformance.loading`) and
+    read what it and ``--unsupported`` declare; pytest.UsageError for one
+    that does not load or a bad declaration."""
     try:
-        module = importlib.import_module(name)
+        loaded = ld.load(spec)
+    except ld.LoadError as exc:
+        raise pytest.UsageError(f"--impl {exc}") from None
     except Exception as exc:
         raise pytest.UsageError(
-            f"--impl {name}: cannot import the implementation module "
+            f"--impl {spec}: cannot import the implementation module "
             f"({type(exc).__name__}: {exc}). Pass an importable module path, e.g. "
-            f"--impl mypackage.layers, with its folder on PYTHONPATH."
+            f"--impl mypackage.layers, with its folder on PYTHONPATH, or the path of a .py "
+            "file, a package folder or an .ipynb notebook."
         ) from exc
-    check_provides(name, module)
+    name, module = loaded.name, loaded.module
+    check_provides(loaded.label, module, loaded.notes)
     declarations = []
     if hasattr(module, DECLARATION):
-        declarations.append((f"{name}.{DECLARATION}", getattr(module, DECLARATION)))
+        declarations.append((f"{loaded.label}.{DECLARATION}", getattr(module, DECLARATION)))
     option = parse_option(unsupported_option)
     if option:
         declarations.append(("--unsupported", option))
@@ -247,4 +264,6 @@ def load(name: str, strict: bool, unsupported_option: Iterable[str] = ()) -> Imp
         unsupported, where = resolve(declarations)
     except DeclarationError as exc:
         raise pytest.UsageError(str(exc)) from None
-    return Implementation(name, module, strict or name == REFERENCE, unsupported, where)
+    return Implementation(
+        name, module, strict or name == REFERENCE, unsupported, where, loaded.label, loaded.notes
+    )

@@ -54,6 +54,7 @@ from _pytest.capture import CaptureResult
 from _pytest.runner import runtestprotocol
 
 from . import options as opts
+from . import verdict as vd
 
 OUTPUT_LIMIT = 64 * 1024  # bytes of a test phase's output kept (the last ones)
 # Seconds per test: generous. The slowest test of tests/impls/article_loops
@@ -425,6 +426,24 @@ def failure_reports(
         report("call", "failed", f"{kind}: {message}\n{call}", [("failure", failure)]),
         report("teardown", "passed", None, []),
     ]
+
+
+def not_run_reports(item: pytest.Item, reason: str) -> list:
+    """Reports for a test that is not run: skipped in its setup, with the
+    verdict status ``not run`` and ``reason``."""
+    from _pytest.reports import TestReport
+
+    keywords = {name: 1 for name in item.keywords}
+    text = f"{vd.NOT_RUN}{reason}"
+    path, line = str(item.location[0]), item.location[1] or 0
+    return [
+        TestReport(
+            item.nodeid, item.location, keywords, "skipped", (path, line, f"Skipped: {text}"),
+            "setup", user_properties=[*item.user_properties, ("skip", ("not run", text))],
+        ),
+        TestReport(item.nodeid, item.location, keywords, "passed", None, "teardown",
+                   user_properties=list(item.user_properties)),
+    ]  # fmt: skip
 
 
 def run_isolated(

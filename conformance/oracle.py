@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from typing import Any
 
@@ -136,6 +137,12 @@ def preload() -> None:
     tests' children (see :mod:`.isolation`), so that each child does not
     import them again. Importing starts no threads, which forking needs."""
     if torch_available():
-        import torch  # noqa: F401
+        import torch
 
         from . import torch_reference  # noqa: F401
+
+        # torch imports sympy (~480 modules) at the first backward: here, once,
+        # not in each child, where a time limit's signal could cut the import
+        # short and leave sympy half made for the child's later tests
+        with contextlib.suppress(ImportError):
+            import torch.fx.experimental.symbolic_shapes  # noqa: F401

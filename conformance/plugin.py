@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,12 @@ from . import options as opts
 from . import oracle as orc
 from . import render as rd
 from . import verdict as vd
+from . import verdict_json as vj
+from .files import write_whole
+from .options import PROFILE_VAR, TRANSPORT
 
 SUITE_DIR = Path(__file__).resolve().parent
 
-PROFILE_VAR = "REFCNN_HYPOTHESIS_PROFILE"
 # "ci" (default): deterministic, so a run is reproducible and CI never flakes;
 # "thorough": random and many more examples, for hunting bugs.
 # max_examples is the budget of one op, check and dtype, which its corners share
@@ -79,9 +82,9 @@ def _taken(parser: pytest.Parser) -> set[str]:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("refcnn conformance")
     taken = _taken(parser)
-    for long, short, kwargs in opts.OPTIONS:
-        names = [long] + ([short] if short not in taken else [])
-        group.addoption(*names, dest=opts.dest(long), **kwargs)
+    for option in opts.OPTIONS:
+        names = [option.long] + ([option.short] if option.short not in taken else [])
+        group.addoption(*names, dest=opts.dest(option.long), **option.kwargs)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -96,6 +99,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if timeout is None or not timeout >= 0:
         raise pytest.UsageError(f"--timeout {timeout}: give the seconds per test, 0 for none")
     config._refcnn_timeout = timeout or None
+    budget = option(config, "budget")
+    if budget is None or not budget >= 0:
+        raise pytest.UsageError(f"--budget {budget}: give the seconds of the whole run, 0 for none")
+    config._refcnn_budget, config._refcnn_started = budget or None, time.monotonic()
+    config._refcnn_timed_out = {}  # (op, corner) -> the test that timed out there
     if controller:  # paths first: a bad one is said at once, not after the run
         config._refcnn_outputs = reports.Outputs(
             option(config, "report"), option(config, "failures"), option(config, "html")
@@ -105,7 +113,7 @@ def pytest_configure(config: pytest.Config) -> None:
         option(config, "strict-policies"),
         option(config, "unsupported"),
     )
-    config._refcnn_verdict = vd.Verdict()
+    config._refcnn_verdict = vd.Record()
     config._refcnn_xfails = _read_xfails(option(config, "xfails-file"))
     config._refcnn_isolate = (
         isolation.available()
@@ -130,19 +138,57 @@ def _stop_on_sigterm() -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
-    """The suite's tests run in a child process each (see :mod:`.isolation`)."""
+    """The suite's tests run in a child process each (see :mod:`.isolation`);
+    a test is not run (and says why) once the run's budget is spent, or once
+    a test of its (op, corner) timed out: a hang costs one time limit per
+    (op, corner), not one per test (in each pytest process)."""
     config = item.config
-    if not getattr(config, "_refcnn_isolate", False) or not isolation.in_suite(item, SUITE_DIR):
+    if not isolation.in_suite(item, SUITE_DIR):
         return None
-    if not hasattr(config, "_refcnn_sandbox"):
-        config._refcnn_sandbox = isolation.Sandbox(config)
+    reason = _not_run(item)
+    isolate = getattr(config, "_refcnn_isolate", False)
+    if reason is None and not isolate:
+        return None
     ihook = item.ihook
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-    reports = isolation.run_isolated(config._refcnn_sandbox, item, nextitem, config._refcnn_timeout)
+    if reason is not None:
+        reports = isolation.not_run_reports(item, reason)
+    else:
+        if not hasattr(config, "_refcnn_sandbox"):
+            config._refcnn_sandbox = isolation.Sandbox(config)
+        reports = isolation.run_isolated(
+            config._refcnn_sandbox, item, nextitem, config._refcnn_timeout
+        )
+        key = vd.key_of(item)
+        if key is not None and any(_timed_out(report) for report in reports):
+            config._refcnn_timed_out.setdefault((key[0], key[2]), item.nodeid)
     for report in reports:
         ihook.pytest_runtest_logreport(report=report)
     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
     return True
+
+
+def _timed_out(report: pytest.TestReport) -> bool:
+    failure = dict(report.user_properties).get("failure")
+    return bool(failure) and failure.get("kind") == "timed out"
+
+
+def _not_run(item: pytest.Item) -> str | None:
+    """Why ``item`` is not run: the run's budget is spent, or a test of its
+    (op, corner) timed out (None: it runs)."""
+    config = item.config
+    budget = config._refcnn_budget
+    if budget and time.monotonic() - config._refcnn_started > budget:
+        return f"the run's budget ({budget:g} s, --budget) was spent"
+    key = vd.key_of(item)
+    if key is None:
+        return None
+    culprit = config._refcnn_timed_out.get((key[0], key[2]))
+    if culprit is None:
+        return None
+    where = f"{key[0]} [{key[2]}]" if key[2] else key[0]
+    test = culprit.rpartition("::")[2]
+    return f"{test} timed out in {where}: the same time limit is not waited again"
 
 
 def _read_xfails(path: str | None) -> dict[str, str]:
@@ -305,18 +351,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         sandbox.close(kill=session.exitstatus == pytest.ExitCode.INTERRUPTED)
     if hasattr(config, "workerinput") or not hasattr(config, "_refcnn_verdict"):
         return
-    verdict: vd.Verdict = config._refcnn_verdict
+    verdict: vd.Record = config._refcnn_verdict
     if verdict.interrupted is None and exitstatus == pytest.ExitCode.INTERRUPTED:
         verdict.interrupted = "the run was stopped"
     if verdict.suite_errors():
         session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
     elif verdict.interrupted is not None:
         session.exitstatus = pytest.ExitCode.INTERRUPTED
-    elif verdict.failed and session.exitstatus == pytest.ExitCode.OK:
+    elif (verdict.failed or verdict.not_run) and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     outputs: reports.Outputs = config._refcnn_outputs
-    name = config._refcnn_impl.name
-    config._refcnn_output_lines = outputs.write(verdict, name, orc.describe(), environment())
+    verdict.implementation, verdict.notes = config._refcnn_impl.label, config._refcnn_impl.notes
+    verdict.oracle, verdict.environment = orc.describe(), environment()
+    config._refcnn_output_lines = outputs.write(verdict)
+    transport = os.environ.get(TRANSPORT)
+    if transport:  # for conformance.api.check, which started this session
+        write_whole(Path(transport), vj.json_text(verdict))
     if outputs.error and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
@@ -324,15 +374,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return
-    verdict: vd.Verdict = config._refcnn_verdict
+    verdict: vd.Record = config._refcnn_verdict
     if not verdict.cells and not verdict.status_lines():
         return
-    name = config._refcnn_impl.name
+    name = config._refcnn_impl.label
     oracle = "torch" if orc.torch_available() else "golden fixtures + refcnn (no torch)"
     terminalreporter.section(f"conformance verdict: {name} (oracle: {oracle})")
     terminalreporter.write_line(rd.table(verdict))
+    for line in rd.causes_summary(verdict) + rd.notes_lines(verdict):
+        terminalreporter.write_line(line)
     if option(config, "explain") and verdict.failed:
-        terminalreporter.section("conformance explanations: each failing cell's smallest example")
+        terminalreporter.section("conformance explanations: each cause once, its smallest example")
         for line in rd.explanations(verdict):
             terminalreporter.write_line(line)
     if option(config, "coverage"):
@@ -351,7 +403,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
 
 def header(config: pytest.Config) -> str:
-    name = config._refcnn_impl.name
+    name = config._refcnn_impl.label
     strict = config._refcnn_impl.strict
     policies = "checked" if strict else "not checked (use --strict-policies)"
     text = (
@@ -365,6 +417,7 @@ def header(config: pytest.Config) -> str:
         text += "\nisolation off: a crash or hang of the implementation ends the run"
     elif config._refcnn_timeout:
         text += f"\neach test in a child process, time limit {config._refcnn_timeout:g} s"
+    text += "".join(f"\n{note}" for note in config._refcnn_impl.notes)
     declared = config._refcnn_impl.unsupported
     if declared:
         corners = "; ".join(f"{op}: {', '.join(sorted(c))}" for op, c in sorted(declared.items()))

@@ -5,23 +5,22 @@ report and the failures file. :mod:`conformance.verdict` records.
 
 from __future__ import annotations
 
-import json
-from collections import Counter, defaultdict
-from html import escape
+from collections import defaultdict
 from typing import Any
 
 import numpy as np
 
+from . import causes as cs
 from . import matrices as mx
 from .verdict import (
     CHECKS,
-    CORNER_CHECKS,
+    NOT_RUN,
     REASON_WIDTH,
     UNSUPPORTED,
     Cell,
     Corner,
+    Record,
     Tally,
-    Verdict,
     _corner_order,
 )
 
@@ -41,7 +40,7 @@ def _text(cell: Cell | None, check: str) -> str:
     return status
 
 
-def table(verdict: Verdict) -> str:
+def table(verdict: Record) -> str:
     status = verdict.status_lines()
     if not verdict.cells:
         return "\n".join(status)
@@ -68,7 +67,7 @@ def table(verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
-def breakdown(verdict: Verdict) -> list[str]:
+def breakdown(verdict: Record) -> list[str]:
     """One line per failing or unsupported corner of each op, and per
     failing check without corners: status, checks, one-line reason.
     Corners of an op that fail in the same checks for the same reason
@@ -93,9 +92,12 @@ def breakdown(verdict: Verdict) -> list[str]:
                 factor = _failing_factor(corner, result.failures[0], by_corner)
                 reason = _reason(op, corner, result.failures[0], dtype=False, factor=factor)
                 dtype = result.failures[0].get("dtype")
-            elif any(r.status == "unsupported" for _, r in ordered):
-                skip = next(r.skip_reason for _, r in ordered if r.status == "unsupported")
-                status, reason = "unsupported", skip.removeprefix(UNSUPPORTED)
+            elif any(r.status in ("unsupported", "not run") for _, r in ordered):
+                status = (
+                    "not run" if any(r.status == "not run" for _, r in ordered) else ("unsupported")
+                )
+                skip = next(r.skip_reason for _, r in ordered if r.status == status)
+                reason = skip.removeprefix(UNSUPPORTED).removeprefix(NOT_RUN)
                 dtype = None
             else:
                 continue
@@ -114,10 +116,10 @@ def breakdown(verdict: Verdict) -> list[str]:
     return ["  " + line for line in _columns(rows)] if rows else []
 
 
-def coverage_table(verdict: Verdict) -> str:
+def coverage_table(verdict: Record) -> str:
     rows = [["op", "corner", "examples f64/f32", "tags (examples that hit each, f64/f32)"]]
     for op in verdict.ops():
-        for (name, corner), by_dtype in sorted(verdict.coverage.items(), key=_coverage_order):
+        for (name, corner), by_dtype in sorted(verdict.coverage.items(), key=coverage_order):
             if name != op or corner is None:
                 continue
             f64, f32 = by_dtype.get("float64", Tally()), by_dtype.get("float32", Tally())
@@ -133,69 +135,35 @@ def coverage_table(verdict: Verdict) -> str:
     return "\n".join(_columns(rows))
 
 
-def as_json(
-    verdict: Verdict, implementation: str, oracle: str, environment: dict | None = None
-) -> dict:
-    return {
-        "implementation": implementation,
-        "oracle": oracle,
-        "environment": environment or {},
-        "ops": {
-            op: {
-                check: _cell_json(cell, check)
-                for (op_, check), cell in sorted(
-                    verdict.cells.items(),
-                    key=lambda kv: CHECKS.index(kv[0][1]) if kv[0][1] in CHECKS else len(CHECKS),
-                )
-                if op_ == op
-            }
-            for op in verdict.ops()
-        },
-        "coverage": {
-            op: {
-                corner: {
-                    "examples": sum(t.compared + t.shape_only for t in by_dtype.values()),
-                    "by_dtype": {dtype: t.as_dict() for dtype, t in sorted(by_dtype.items())},
-                    "tags": dict(sum((t.tags for t in by_dtype.values()), Counter())),
-                }
-                for (name, corner), by_dtype in sorted(
-                    verdict.coverage.items(), key=_coverage_order
-                )
-                if name == op and corner is not None
-            }
-            for op in verdict.ops()
-            if any(name == op for name, _ in verdict.coverage)
-        },
-        "interrupted": verdict.interrupted is not None,
-        "interrupted_by": verdict.interrupted,
-        "running_when_interrupted": list(verdict.running) if verdict.interrupted else [],
-        "internal_error": verdict.internal_error,
-        "suite_errors": [_failure_json(f) for f in verdict.suite_errors()],
-        "all_provided_pass": verdict.passed,
-    }
-
-
-def json_text(verdict: Verdict, implementation: str, oracle: str, environment: dict) -> str:
-    return json.dumps(as_json(verdict, implementation, oracle, environment), indent=2) + "\n"
-
-
-def failures_text(verdict: Verdict) -> str:
-    """Every failure in full: message, parameters, the explanation (the
-    smallest failing example as matrices), snippet, pytest's trace."""
-    failures = verdict.failures() + verdict.other_errors
+def failures_text(verdict: Record) -> str:
+    """Every failure in full, cause by cause: the cause's title, the cells
+    it covers and its explanation (the smallest failing example as
+    matrices) once; then each of its failures' message, parameters,
+    snippet and pytest's trace. Errors of the suite itself last."""
     parts = []
-    for failure in failures:
-        explained = explanation_text(failure)
+    causes = cs.group(verdict)
+    for cause in causes:
+        explained = explanation_text(cause.failure)
         parts.append(
-            "=" * 78
-            + f"\n{failure['test']}\n{failure['kind']}: {failure['message']}\n"
-            + (f"{failure['call']}\n" if failure.get("call") else "")
-            + f"parameters: {failure.get('params', {})}\n\n"
-            + (f"{explained}\n\n" if explained else "")
-            + (f"{failure['snippet']}\n\n" if failure.get("snippet") else "")
-            + failure.get("trace", "")
+            "#" * 78
+            + f"\ncause {cause.number} of {len(causes)}: {cause.title}\nin: {cause.where()}\n"
+            + (f"declare it if intended: {cause.declare}\n" if cause.declare else "")
+            + (f"\n{explained}\n" if explained else "")
         )
+        parts += [_failure_text(failure) for failure in cause.failures]
+    parts += [_failure_text(failure) for failure in verdict.suite_errors()]
     return "\n".join(parts) + "\n"
+
+
+def _failure_text(failure: dict) -> str:
+    return (
+        "=" * 78
+        + f"\n{failure['test']}\n{failure['kind']}: {failure['message']}\n"
+        + (f"{failure['call']}\n" if failure.get("call") else "")
+        + f"parameters: {failure.get('params', {})}\n\n"
+        + (f"{failure['snippet']}\n\n" if failure.get("snippet") else "")
+        + failure.get("trace", "")
+    )
 
 
 def explanation_text(failure: dict) -> str:
@@ -210,28 +178,34 @@ def explanation_text(failure: dict) -> str:
     return "\n".join(lines)
 
 
-def explanations(verdict: Verdict) -> list[str]:
-    """Each failing (op, check, corner)'s first failure explained, for the
-    terminal (--explain)."""
+def explanations(verdict: Record) -> list[str]:
+    """Each cause explained once, for the terminal (--explain): its title,
+    the cells it covers, and its smallest failing example."""
     lines = []
-    for op in verdict.ops():
-        for check in CHECKS:
-            cell = verdict.cells.get((op, check))
-            if cell is not None:
-                lines += _cell_explanations(op, check, cell)
+    causes = cs.group(verdict)
+    for cause in causes:
+        lines.append(f"cause {cause.number} of {len(causes)}: {cause.title}")
+        lines.append(f"  in: {cause.where()}")
+        if cause.declare:
+            lines.append(f"  declare it if intended: {cause.declare}")
+        lines += [explanation_text(cause.failure) or "  (no smaller failing example found)", ""]
     return lines
 
 
-def _cell_explanations(op: str, check: str, cell: Cell) -> list[str]:
-    lines = []
-    for corner, result in sorted(cell.corners.items(), key=_corner_order):
-        if not result.failures:
-            continue
-        failure = result.failures[0]
-        where = f"{op} {check}" + (f" [{corner}, {failure.get('dtype')}]" if corner else "")
-        text = explanation_text(failure) or "  (no smaller failing example found)"
-        lines += [where, text, ""]
-    return lines
+def notes_lines(verdict: Record) -> list[str]:
+    """How the implementation was loaded (a notebook's cells), if it says."""
+    if not verdict.notes:
+        return []
+    return ["how it was loaded:", *(f"  {note}" for note in verdict.notes)]
+
+
+def causes_summary(verdict: Record) -> list[str]:
+    """One line per cause, under the table."""
+    causes = cs.group(verdict)
+    if not causes:
+        return []
+    lines = [f"{len(causes)} cause{'s' * (len(causes) > 1)} (--explain explains each once):"]
+    return lines + [f"  {c.number}. {c.title}; in {c.where()}" for c in causes]
 
 
 _CORNER_MARK = "\x00corner\x00"
@@ -257,39 +231,6 @@ def _corners_text(corners: list[str], op: Any) -> str:
     if len(missing) <= 2:
         return f"every corner but {', '.join(missing)}"
     return ", ".join(corners)
-
-
-def _cell_json(cell: Cell, check: str) -> dict:
-    total = cell.total
-    result = {
-        "status": cell.status,
-        "passed": total.passed,
-        "failed": total.failed,
-        "unsupported": total.unsupported,
-        "not_provided": total.not_provided,
-        "not_checked": total.not_checked,
-        "skipped": total.skipped,
-        "xfailed": total.xfailed,
-        "examples": total.compared,
-        "shape_only": total.shape_only,
-        "failures": [_failure_json(f) for f in total.failures],
-    }
-    if check in CORNER_CHECKS:
-        result["corners"] = {
-            corner: {
-                "status": c.status,
-                "examples": c.compared,
-                "shape_only": c.shape_only,
-                **({"failure": _failure_json(c.failures[0])} if c.failures else {}),
-            }
-            for corner, c in cell.corners.items()
-            if corner is not None
-        }
-    return result
-
-
-def _failure_json(failure: dict) -> dict:
-    return {k: v for k, v in failure.items() if k != "trace"}
 
 
 def _factors(params: dict) -> set[str]:
@@ -340,7 +281,7 @@ def _reason(
     return text
 
 
-def _coverage_order(item: tuple[tuple[str, str], Any]) -> tuple[str, int]:
+def coverage_order(item: tuple[tuple[str, str], Any]) -> tuple[str, int]:
     return item[0][0], _corner_order((item[0][1], None))
 
 
@@ -352,109 +293,3 @@ def _columns(rows: list[list[str]]) -> list[str]:
         "".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
-
-
-# --- the report page ---------------------------------------------------------------
-
-_STYLE = """
-body { font-family: sans-serif; margin: 1.5em; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
-th, td { border: 1px solid #bbb; padding: 0.2em 0.5em; vertical-align: top; }
-td.pass { background: #d9f2d9; } td.FAIL { background: #f6c6c6; }
-td.unsupported { background: #fde9b0; } td.none { background: #fff; color: #999; }
-td.other { background: #e4e4e4; }
-pre { background: #f4f4f4; padding: 0.5em; overflow-x: auto; font-size: 85%; }
-details summary { cursor: pointer; }
-"""
-
-
-def _status_class(status: str) -> str:
-    return status if status in ("pass", "FAIL", "unsupported") else "other"
-
-
-def html_text(verdict: Verdict, implementation: str, oracle: str, environment: dict) -> str:
-    """One self-contained page (no scripts, no external files): the versions,
-    the op x check table with the terminal table's texts, the op x corner
-    matrix (a corner's status over its checks) where each failing cell opens
-    its failure (kind, message, parameters, snippet), and the coverage."""
-
-    def cell(text: str, status: str, attrs: str = "") -> str:
-        return f'<td class="{_status_class(status)}"{attrs}>{escape(text)}</td>'
-
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>refcnn conformance: {escape(implementation)}</title>",
-        f"<style>{_STYLE}</style></head><body>",
-        f"<h1>refcnn conformance: {escape(implementation)}</h1>",
-        f"<p>oracle: {escape(oracle)}; "
-        + "; ".join(f"{escape(k)} {escape(str(v))}" for k, v in environment.items())
-        + f"; all provided pass: {'yes' if verdict.passed else 'no'}</p>",
-    ]
-    out += [f"<p>{escape(line)}</p>" for line in verdict.status_lines()]
-    shown = [op for op in verdict.ops() if not verdict.absent(op)]
-    checks = [c for c in CHECKS if any(k[1] == c for k in verdict.cells if k[0] in shown)]
-    out.append('<h2>op × check</h2><table id="checks"><tr><th>op</th>')
-    out += [f"<th>{escape(c)}</th>" for c in checks] + ["</tr>"]
-    for op in shown:
-        out.append(f"<tr><th>{escape(op)}</th>")
-        for check in checks:
-            found = verdict.cells.get((op, check))
-            status = found.status if found is not None else "-"
-            out.append(
-                cell(_text(found, check), status, f' data-op="{escape(op)}" data-check="{check}"')
-            )
-        out.append("</tr>")
-    out.append("</table>")
-    out += _corner_matrix(verdict, shown)
-    out.append("<h2>coverage: what the run drew</h2><pre>")
-    out.append(escape(coverage_table(verdict)) + "</pre></body></html>")
-    return "\n".join(out) + "\n"
-
-
-def _corner_matrix(verdict: Verdict, ops: list[str]) -> list[str]:
-    """Rows: ops; columns: corners; a cell's status is the worst of its
-    checks (FAIL, then unsupported, then pass); a failing cell opens each
-    failing check's first failure."""
-    from .corners import CORNERS
-
-    by_op: dict[str, dict[str, dict[str, Corner]]] = defaultdict(lambda: defaultdict(dict))
-    for (op, check), cell_ in verdict.cells.items():
-        for corner, result in cell_.corners.items():
-            if corner is not None and op in ops:
-                by_op[op][corner][check] = result
-    corners = [c for c in CORNERS if any(c in by_op[op] for op in by_op)]
-    out = ['<h2>op × corner</h2><table id="corners"><tr><th>op</th>']
-    out += [f"<th>{escape(c)}</th>" for c in corners] + ["</tr>"]
-    for op in [op for op in ops if op in by_op]:
-        out.append(f"<tr><th>{escape(op)}</th>")
-        for corner in corners:
-            results = by_op[op].get(corner)
-            if not results:
-                out.append('<td class="none">-</td>')
-                continue
-            statuses = [r.status for r in results.values()]
-            status = next((s for s in ("FAIL", "unsupported", "pass") if s in statuses), "-")
-            attrs = f' class="{_status_class(status)}" data-op="{escape(op)}"'
-            attrs += f' data-corner="{escape(corner)}" data-status="{status}"'
-            if status != "FAIL":
-                out.append(f"<td{attrs}>{escape(status)}</td>")
-                continue
-            failed = [c for c in CHECKS if c in results and results[c].status == "FAIL"]
-            parts = [f"<td{attrs}><details><summary>FAIL ({escape(', '.join(failed))})</summary>"]
-            for check in failed:
-                failure = results[check].failures[0]
-                parts.append(
-                    f"<p><b>{escape(check)}</b>: {escape(failure['kind'])}: "
-                    f"{escape(failure['message'])} [{escape(str(failure.get('dtype')))}]</p>"
-                    f"<p>parameters: {escape(str(failure.get('params', {})))}</p>"
-                )
-                explained = explanation_text(failure)
-                if explained:
-                    parts.append(f'<pre class="explanation">{escape(explained)}</pre>')
-                if failure.get("snippet"):
-                    parts.append(f"<pre>{escape(failure['snippet'])}</pre>")
-            out.append("".join(parts) + "</details></td>")
-        out.append("</tr>")
-    out.append("</table>")
-    return out

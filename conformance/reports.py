@@ -1,4 +1,4 @@
-"""The run's files: the JSON verdict and the failures file.
+"""The run's files: the JSON verdict, the failures file and the report page.
 
 Their paths are checked when the run starts (a usage error, exit 4, at once;
 not a traceback after the whole run). Each path is claimed for the run with
@@ -12,7 +12,6 @@ a run without failures removes the failures file an earlier run left.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import tempfile
@@ -21,10 +20,13 @@ from typing import IO, TYPE_CHECKING
 
 import pytest
 
+from . import page as pg
 from . import render as rd
+from . import verdict_json as vj
+from .files import write_whole
 
 if TYPE_CHECKING:
-    from .verdict import Verdict
+    from .verdict import Record
 
 try:
     import fcntl
@@ -83,17 +85,7 @@ class Claim:
         return True
 
     def write(self, text: str) -> None:
-        """The whole file or nothing: a temporary file beside it, then a rename."""
-        folder = self.path.parent if str(self.path.parent) else Path(".")
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        write_whole(self.path, text)
 
     def remove(self) -> bool:
         try:
@@ -123,7 +115,7 @@ class Outputs:
     def notes(self) -> list[str]:
         return [c.note for c in self._claims() if c.note]
 
-    def write(self, verdict: Verdict, name: str, oracle: str, environment: dict) -> list[str]:
+    def write(self, verdict: Record) -> list[str]:
         """Write both files; the lines that say where they went."""
         lines = self.notes()
         try:
@@ -137,10 +129,10 @@ class Outputs:
                 elif self.failures.remove():
                     lines.append(f"no failures: removed the earlier {self.failures.path}")
             if self.report is not None:
-                self.report.write(rd.json_text(verdict, name, oracle, environment))
+                self.report.write(vj.json_text(verdict))
                 lines.append(f"verdict written to {self.report.path}")
             if self.html is not None:
-                self.html.write(rd.html_text(verdict, name, oracle, environment))
+                self.html.write(pg.html_text(verdict))
                 lines.append(f"report page written to {self.html.path}")
         except OSError as exc:
             self.error = str(exc)

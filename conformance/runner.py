@@ -2,41 +2,43 @@
 
     python -m refcnn.conformance --impl mypackage.layers [--conformance-report out.json]
     refcnn conformance --impl mypackage.layers
+    refcnn conformance --impl ~/course/layers.py
+    refcnn conformance --impl work.ipynb
 
-The module named by ``--impl`` provides any subset of the article API (see
-docs/user-guide.md); the current folder is importable.
+``--impl`` names a module (the current folder is importable), a ``.py``
+file, a package folder or an ``.ipynb`` notebook providing any subset of
+the article API (see docs/user-guide.md). A thin layer over
+:func:`refcnn.conformance.check`: the same run, sandbox and verdict.
 Prints the verdict table; exit code 0 only when everything provided passes
-(1 on failures, 2 or 4 on usage errors). Needs pytest, pytest-xdist and
-hypothesis (``pip install 'refcnn[conformance]'``); torch is the oracle when
-installed, otherwise the stored golden fixtures and refcnn are.
+(1 on failures, 2 when interrupted, 3 for an error of the suite or a run
+that ended without its verdict, 4 on usage errors). Needs pytest,
+pytest-xdist and hypothesis (``pip install 'refcnn[conformance]'``); torch
+is the oracle when installed, otherwise the stored golden fixtures and
+refcnn are.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import sys
-from pathlib import Path
 
 from . import options as opts
 
 
-def suite_dir() -> Path:
-    """The folder of the suite's tests: this package's own."""
-    return Path(__file__).resolve().parent
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="refcnn conformance", description=__doc__.splitlines()[0])
-    for _, short, kwargs in opts.OPTIONS:
+    for option in opts.OPTIONS:
         # the defaults are the plugin's (None: not passed on), but the failures file
-        runner_default = opts.FAILURES_FILE if short == "--conformance-failures" else None
-        kwargs = {**kwargs, "default": [] if kwargs.get("action") == "append" else runner_default}
-        if kwargs.get("action") == "store_true":
+        default = opts.FAILURES_FILE if option.python == "failures" else None
+        kwargs = {**option.kwargs, "default": default, "dest": option.python}
+        if kwargs.get("action") == "append":
+            kwargs["default"] = []
+        if option.python == "isolation":  # --no-isolation
+            kwargs.update(action="store_false", default=True)
+        elif kwargs.get("action") == "store_true":
             kwargs["default"] = False
         kwargs.pop("type", None)  # a value is passed on as given; the plugin converts it
-        p.add_argument(short, **kwargs)
+        p.add_argument(option.short, **kwargs)
     p.add_argument("--junitxml", default=None, metavar="PATH", help="JUnit XML report")
     p.add_argument(
         "--thorough",
@@ -44,6 +46,12 @@ def parser() -> argparse.ArgumentParser:
         help="hypothesis profile 'thorough' (random, 1000 examples per op and check)",
     )
     p.add_argument("-k", dest="keyword", default=None, help="only tests matching (pytest -k)")
+    p.add_argument(
+        "-x",
+        "--exitfirst",
+        action="store_true",
+        help="stop at the first failing test (the verdict is then of the tests run)",
+    )
     p.add_argument(
         "-n",
         "--workers",
@@ -61,41 +69,42 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = vars(parser().parse_args(argv))
     try:
-        import pytest
+        import hypothesis  # noqa: F401
+        import pytest  # noqa: F401
     except ImportError:
         print(
             "refcnn conformance: needs pytest and hypothesis: pip install 'refcnn[conformance]'",
             file=sys.stderr,
         )
         return 2
-    # The implementation is usually a module in the current folder: make it
-    # importable here and in the worker processes.
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        [os.getcwd(), *filter(None, [os.environ.get("PYTHONPATH")])]
-    )
-    sys.path.insert(0, os.getcwd())
-    if args.thorough:
-        os.environ["REFCNN_HYPOTHESIS_PROFILE"] = "thorough"
-    pytest_args = [
-        str(suite_dir()),
-        "-p",
-        "no:cacheprovider",
-        "-v" if args.verbose else "-q",
-        f"--tb={args.tb}",
-        "-rN",  # no short summary: the verdict table is the summary
-    ]
-    # The plugin's namespaced option names: they never clash with other plugins.
-    pytest_args += opts.to_pytest(vars(args))
-    if args.junitxml:
-        pytest_args.append(f"--junitxml={args.junitxml}")
-    if args.keyword:
-        pytest_args += ["-k", args.keyword]
-    if args.workers != "0" and importlib.util.find_spec("xdist") is not None:
-        pytest_args += ["-n", args.workers]
-    code = pytest.main(pytest_args)
-    return int(code)
+    from .api import Interrupted, UsageError, check
+
+    options = {option.python: args[option.python] for option in opts.OPTIONS}
+    try:
+        verdict = check(
+            options.pop("impl"),
+            **options,
+            workers=args["workers"],
+            profile="thorough" if args["thorough"] else "ci",
+            keyword=args["keyword"],
+            exitfirst=args["exitfirst"],
+            junitxml=args["junitxml"],
+            verbose=args["verbose"],
+            tb=args["tb"],
+            echo=True,
+        )
+    except UsageError as exc:
+        if str(exc) != "usage error":  # else the session said it already
+            print(f"refcnn conformance: {exc}", file=sys.stderr)
+        return 4
+    except Interrupted as stopped:
+        return stopped.verdict.exit_code or 2
+    if not verdict.complete:
+        for line in verdict.record.status_lines():  # the session could not say it
+            print(f"refcnn conformance: {line}", file=sys.stderr)
+    return verdict.exit_code
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from .loading import importable
+
 REPRO_START = "--- reproduce with NumPy alone ---"
 REPRO_END = "--- end of reproduction ---"
 
@@ -22,8 +24,14 @@ def literal(value: Any) -> str:
 
 
 def _preamble(module: str, functions: str | tuple[str, ...], arrays: Mapping[str, Any]) -> list:
+    """The imports (a notebook's or in-memory functions are not imported:
+    the snippet runs where they are defined) and the inputs."""
     names = (functions,) if isinstance(functions, str) else functions
-    lines = ["import numpy as np", f"from {module} import {', '.join(names)}", ""]
+    if importable(module):
+        source = f"from {module} import {', '.join(names)}"
+    else:
+        source = f"# {', '.join(names)}: yours, as defined in {module.strip('<>')}; run this there"
+    lines = ["import numpy as np", source, ""]
     return lines + [f"{name} = {literal(array)}" for name, array in arrays.items()]
 
 

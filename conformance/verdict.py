@@ -35,11 +35,13 @@ CORNER_CHECKS = ("forward", "backward", "gradient", "golden", "hygiene")
 # Test function -> check, for the tests whose op comes from a parameter.
 UNSUPPORTED = "unsupported: "  # the start of the skip reason of a declared corner
 NOT_PROVIDED = "not provided: "
+NOT_RUN = "not run: "  # of a test after a time-out in its (op, corner), or the budget spent
 # a skip's verdict status (implementation.StatusSkip) -> the count it adds to
 SKIP_FIELDS = {
     "unsupported": "unsupported",
     "not provided": "not_provided",
     "not checked": "not_checked",
+    "not run": "not_run",  # after a time-out in its (op, corner), or with the budget spent
 }
 REASON_WIDTH = 150
 
@@ -102,6 +104,7 @@ class Corner:
     unsupported: int = 0
     not_provided: int = 0
     not_checked: int = 0  # policy checks, off for implementations other than refcnn
+    not_run: int = 0  # never a pass: see SKIP_FIELDS
     skipped: int = 0
     xfailed: int = 0
     compared: int = 0
@@ -113,6 +116,8 @@ class Corner:
     def status(self) -> str:
         if self.failed:
             return "FAIL"
+        if self.not_run:
+            return "not run"
         if self.passed:
             return "pass" if not self.xfailed else "pass+xfail"
         if self.xfailed:
@@ -129,6 +134,7 @@ class Corner:
             "unsupported",
             "not_provided",
             "not_checked",
+            "not_run",
             "skipped",
             "xfailed",
             "compared",
@@ -161,8 +167,17 @@ class Cell:
         return total.status
 
 
-class Verdict:
+class Record:
+    """The verdict of one run as recorded: the cells, what stopped the run,
+    the coverage; and what the renderings name (the implementation, the
+    oracle, the versions, notes on how the implementation was loaded).
+    :mod:`conformance.api`'s ``Verdict`` is the public face of one."""
+
     def __init__(self) -> None:
+        self.implementation = ""
+        self.oracle = ""
+        self.environment: dict[str, str] = {}
+        self.notes: list[str] = []  # e.g. a notebook's cells that raised or were skipped
         self.cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
         self.running: dict[str, None] = {}  # tests started and not finished, in order
         self.nodeids: set[str] = set()  # every test a report arrived for
@@ -246,11 +261,17 @@ class Verdict:
         return any(cell.total.failed for cell in self.cells.values())
 
     @property
+    def not_run(self) -> bool:
+        """Some test was not run (a time-out in its op and corner, the budget)."""
+        return any(cell.total.not_run for cell in self.cells.values())
+
+    @property
     def passed(self) -> bool:
         """Every provided op truly passed: nothing failed, the run finished,
         and the suite itself raised nothing."""
         return not (
             self.failed
+            or self.not_run
             or self.interrupted is not None
             or self.internal_error
             or self.suite_errors()

@@ -112,6 +112,11 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
         help="run the conformance suite (python -m refcnn.conformance --help)",
     )
+    commands.add_parser(
+        "grade",
+        add_help=False,
+        help="judge a class's submissions, each in a sandbox (refcnn grade --help)",
+    )
     return parser
 
 
@@ -397,6 +402,10 @@ def main(argv: list[str] | None = None) -> int:
         from .conformance import runner  # the suite, installed as refcnn.conformance
 
         return runner.main(argv[1:])
+    if argv[:1] == ["grade"]:
+        from .conformance.grading import command
+
+        return command.main(argv[1:])
     if argv[:1] == ["regenerate-fixtures"]:
         from .conformance import golden
 

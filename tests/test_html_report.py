@@ -75,16 +75,26 @@ def test_the_page_says_what_the_verdict_says(tmp_path: Path) -> None:
         key for key, c in matrix.items() if c["data-status"] == "FAIL"
     }
     assert page.count("<details>") == len(failing_corners)
-    # each failing check of a failing cell opens its explanation, the same
-    # text as the failures file's: the smallest example, matrices, the hint
-    explained = {
-        escape(rd.explanation_text(cell["corners"][corner]["failure"]))
-        for (op, check), corners in failing(verdict).items()
-        for corner in corners
-        for cell in [verdict["ops"][op][check]]
-    }
-    assert explained and all(text and text in page for text in explained)
-    assert page.count('<pre class="explanation">') >= len(failing_corners)
+    # the causes open the page, each explained once, each linking to its
+    # cells; each failing cell links back to its cause
+    causes = verdict["causes"]
+    assert causes and "<h2 id=" in page and f">{len(causes)} causes: 1. " in page
+    assert page.count("<details open>") == len(causes)
+    anchors = set(re.findall(r'\bid="([^"]+)"', page))
+    links = re.findall(r'href="#([^"]+)"', page)
+    assert links and set(links) <= anchors  # every link lands
+    for cause in causes:
+        failures = [
+            f
+            for checks in verdict["ops"].values()
+            for cell in checks.values()
+            for f in cell["failures"]
+            if f.get("cause") == cause["number"]
+        ]
+        explained = [rd.explanation_text(f) for f in failures if rd.explanation_text(f)]
+        assert not explained or any(escape(text) in page for text in explained), cause
+        assert page.count("explained in <a href=") >= 1
+    assert page.count('<pre class="explanation">') <= len(causes)  # once per cause
     assert "looks like: the padding was taken as -inf" in page
     assert "--- reproduce with NumPy alone ---" not in page  # snippets, without the markers
     assert "from tests.impls.broken.max_pool_minus_inf_padding import" in page

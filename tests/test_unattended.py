@@ -387,3 +387,48 @@ def test_a_wrong_forward_is_not_blamed_on_the_backward(tmp_path: Path) -> None:
     assert code == 1
     failure = _cell(verdict, "convolution2d", "plain", "gradient")["failure"]
     assert failure["message"].startswith("wrong forward on the gradient check's inputs: "), failure
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_hang_costs_one_time_limit_per_op_and_corner(workers: str, tmp_path: Path) -> None:
+    """After a time-out, the other tests of that op and corner are reported
+    as not run, naming the time-out, never as passing."""
+    start = time.monotonic()
+    code, verdict, output = run_suite(
+        "tests.impls.hostile.hang", tmp_path, "-n", workers,
+        "-k", "average_pooling2d and (plain or padding) and not defaults", "--timeout", "2",
+    )  # fmt: skip
+    seconds = time.monotonic() - start
+    assert code == 1 and not verdict["all_provided_pass"], output[-3000:]
+    checks = verdict["ops"]["average_pooling2d"]
+    timed_out = [
+        (check, corner)
+        for check, cell in checks.items()
+        for corner, result in cell.get("corners", {}).items()
+        if result["status"] == "FAIL"
+    ]
+    assert len(timed_out) <= 2 * max(1, int(workers))  # one per corner (and pytest process)
+    not_run = [
+        (check, corner, result.get("skip_reason", ""))
+        for check, cell in checks.items()
+        for corner, result in cell.get("corners", {}).items()
+        if result["status"] == "not run"
+    ]
+    assert len(not_run) >= 4 and all("timed out in average_pooling2d [" in r for *_, r in not_run)
+    assert not any(
+        result["status"] == "pass"
+        for cell in checks.values()
+        for result in cell.get("corners", {}).values()
+    )
+    assert seconds < 2 * 2 * max(1, int(workers)) + 60
+
+
+def test_a_spent_budget_is_never_a_pass(tmp_path: Path) -> None:
+    code, verdict, output = run_suite(
+        "refcnn", tmp_path, "-k", "convolution2d and test_forward", "--budget", "0.5"
+    )
+    assert code == 1 and not verdict["all_provided_pass"], output[-3000:]
+    cell = verdict["ops"]["convolution2d"]["forward"]
+    assert cell["not_run"] >= 1 and cell["status"] in ("not run", "FAIL")
+    reasons = {c.get("skip_reason", "") for c in cell["corners"].values()}
+    assert "not run: the run's budget (0.5 s, --budget) was spent" in reasons

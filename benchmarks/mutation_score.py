@@ -1,0 +1,229 @@
+"""The suite's bite, measured by mutation testing.
+
+    python benchmarks/mutation_score.py [--jobs 2] [--target article_loops] [--limit N]
+                                        [--report mutation-report.json]
+    python benchmarks/mutation_score.py --refcnn [--jobs 2] [--report ...]
+
+Every mutant of the two transcriptions of the article's layer code
+(tests/impls/article_loops.py, tests/impls/article_transcription.py; the
+operators: benchmarks/mutants.py) is judged by the conformance suite, on the
+ops whose functions reach the mutated one, stopping at the first failure
+(``check(..., exitfirst=True)``; no explanations). A mutant the suite
+rejects is killed; one it passes survives, and must be listed, with the
+reason it computes the same thing, in benchmarks/equivalent_mutants.toml.
+Prints the score (killed over non-equivalent) overall, per operator and per
+function, the seconds per mutant, and each survivor that is not listed
+(a suite bug to fix, not a line to add); exit 1 if there is one.
+
+``--refcnn``: the oracle's own score. mutmut's operators on refcnn's layer
+code (convolution, pooling, flatten, the window and padding helpers, the two
+convolution methods; benchmarks/mutants.py), each mutant a copy of the
+package first on ``PYTHONPATH``, judged by the conformance suite on refcnn
+(torch the oracle) for the ops that use the file, then, if it survives, by
+refcnn's own tests of those layers. (mutmut's own runner is not used: it
+records which tests reach which function in the test's process, and the
+suite runs each test in a forked child.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import concurrent.futures
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import mutants as mt  # noqa: E402
+
+from refcnn.conformance import api  # noqa: E402
+from refcnn.conformance import op_table as ot  # noqa: E402
+
+
+def calls(source: str) -> dict[str, set[str]]:
+    """Function -> the module's functions it calls (and names it uses)."""
+    tree = ast.parse(source)
+    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    found: dict[str, set[str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            used |= {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+            found[node.name] = used & defined
+    return found
+
+
+def reach(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += graph.get(name, ())
+    return seen
+
+
+def selection(source: str, function: str) -> str:
+    """The ``-k`` of the ops whose functions reach ``function``."""
+    graph = calls(source)
+    if function not in graph:  # module level: every op the module provides
+        ops = [op.name for op in ot.OPS if any(f in graph for f in op.imports)]
+    else:
+        ops = [op.name for op in ot.OPS
+               if any(function in reach(graph, f) for f in op.imports if f in graph)]  # fmt: skip
+    return " or ".join(ops) or "nothing"
+
+
+def judge(mutant: mt.Mutant, folder: Path) -> dict:
+    """Run the suite on one mutant: killed or not, how, and the seconds."""
+    place = Path(tempfile.mkdtemp(dir=folder)) / mutant.target
+    place.write_text(mutant.source)
+    keyword = selection(mutant.source, mutant.function)
+    start = time.monotonic()
+    killed, how = _suite(str(place), keyword, ())
+    return {"killed": killed, "how": how, "seconds": round(time.monotonic() - start, 2),
+            "keyword": keyword}  # fmt: skip
+
+
+def _suite(impl: str, keyword: str, pythonpath: tuple[str, ...]) -> tuple[bool, str]:
+    """The conformance suite on ``impl`` (stopping at the first failure):
+    killed or not, and by what."""
+    with tempfile.TemporaryDirectory() as scratch:
+        options = {"impl": impl, "explain_budget": 0, "timeout": 60}
+        command, env = api.session(Path(scratch), options, workers=0, keyword=keyword,
+                                   pythonpath=(*pythonpath, str(ROOT)), exitfirst=True)  # fmt: skip
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        try:
+            text = (Path(scratch) / "verdict.json").read_text()
+        except OSError:
+            errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR")]
+            return True, f"no verdict (exit {result.returncode}): {' '.join(errors)[:120]}"
+    verdict = api.Verdict.from_json(text, exit_code=result.returncode)
+    if verdict.passed:
+        return False, ""
+    return True, verdict.causes[0].title if verdict.causes else f"exit {verdict.exit_code}"
+
+
+REFCNN_TESTS = ["tests/test_edge_cases.py", "tests/test_shapes.py", "tests/test_dtypes.py",
+                "tests/test_parallel.py", "tests/test_validation_messages.py",
+                "tests/test_nonfinite.py", "tests/test_golden_fixtures.py",
+                "tests/test_defaults_check.py"]  # fmt: skip
+
+
+def judge_refcnn(mutant: mt.Mutant, folder: Path) -> dict:
+    """One mutant of refcnn: a copy of the package with the mutated file,
+    first on PYTHONPATH; the suite on refcnn, then refcnn's own tests."""
+    copy = Path(tempfile.mkdtemp(dir=folder))
+    shutil.copytree(ROOT / "refcnn", copy / "refcnn", ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / mutant.target).write_text(mutant.source)
+    keyword = " or ".join(mt.REFCNN_OPS[Path(mutant.target).name])
+    start = time.monotonic()
+    killed, how = _suite("refcnn", keyword, (str(copy),))
+    if not killed:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(copy), str(ROOT)])}
+        command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", "0"]
+        tests = subprocess.run([*command, *REFCNN_TESTS], cwd=ROOT, env=env,
+                               capture_output=True, text=True)  # fmt: skip
+        if tests.returncode != 0:
+            failed = [line for line in tests.stdout.splitlines() if line.startswith("FAILED")]
+            killed, how = True, f"refcnn's tests: {(failed or ['?'])[0][:120]}"
+    shutil.rmtree(copy, ignore_errors=True)
+    return {"killed": killed, "how": how, "seconds": round(time.monotonic() - start, 2),
+            "keyword": keyword}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        help="article_loops, article_transcription; with --refcnn: pool, ...",
+    )
+    parser.add_argument("--limit", type=int, default=0, help="the first N mutants of each")
+    parser.add_argument("--report", type=Path, default=None, help="every mutant's result, JSON")
+    parser.add_argument("--refcnn", action="store_true", help="refcnn's own layer code (mutmut)")
+    args = parser.parse_args()  # fmt: skip
+    if args.refcnn:
+        names = [n for n in mt.REFCNN_FILES
+                 if not args.target or n.removesuffix(".py") in args.target]  # fmt: skip
+        mutants = [m for n in names for m in mt.generate_refcnn(n)[: args.limit or None]]
+        run, what = judge_refcnn, ", ".join(f"refcnn/{n}" for n in names)
+    else:
+        targets = [t for t in mt.TARGETS if not args.target or t.stem in args.target]
+        mutants = [m for target in targets for m in mt.generate(target)[: args.limit or None]]
+        run, what = judge, ", ".join(t.name for t in targets)
+    equivalent = mt.equivalents()
+    print(
+        f"{len(mutants)} mutants of {what}; "
+        f"{sum(m.key in equivalent for m in mutants)} listed as equivalent",
+        flush=True,
+    )
+    results: dict[mt.Mutant, dict] = {}
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory() as folder, \
+            concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:  # fmt: skip
+        futures = {pool.submit(run, m, Path(folder)): m for m in mutants}
+        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
+            mutant = futures[future]
+            results[mutant] = future.result()
+            if done % 25 == 0 or done == len(mutants):
+                alive = sum(not r["killed"] for r in results.values())
+                print(f"  {done}/{len(mutants)} judged, {alive} survived so far, "
+                      f"{time.monotonic() - start:.0f} s", flush=True)  # fmt: skip
+    return report(results, equivalent, time.monotonic() - start, args.report)
+
+
+def report(results: dict, equivalent: dict, seconds: float, path: Path | None) -> int:
+    def score(items: list) -> str:
+        counted = [(m, r) for m, r in items if not (not r["killed"] and m.key in equivalent)]
+        killed = sum(r["killed"] for _, r in counted)
+        return f"{killed}/{len(counted)} = {100 * killed / max(1, len(counted)):.1f}%"
+
+    items = list(results.items())
+    survivors = [m for m, r in items if not r["killed"]]
+    unlisted = [m for m in survivors if m.key not in equivalent]
+    listed_killed = [m for m, r in items if r["killed"] and m.key in equivalent]
+    print(
+        f"\nmutation score (killed / non-equivalent): {score(items)}; "
+        f"{len(survivors) - len(unlisted)} equivalent survivors; {seconds:.0f} s in all"
+    )
+    per_mutant = [r["seconds"] for _, r in items]
+    print(
+        f"seconds per mutant: median {statistics.median(per_mutant):.1f}, "
+        f"mean {statistics.mean(per_mutant):.1f}, max {max(per_mutant):.1f}"
+    )
+    for title, key in (("per operator", lambda m: m.operator),
+                       ("per function", lambda m: f"{m.target}:{m.function}")):  # fmt: skip
+        groups: dict[str, list] = defaultdict(list)
+        for mutant, result in items:
+            groups[key(mutant)].append((mutant, result))
+        print(f"\n{title}:")
+        for name, group in sorted(groups.items()):
+            print(f"  {name:60s} {score(group)}")
+    how = Counter(r["how"].split(":")[0] for _, r in items if r["killed"])
+    print("\nkilled by:", ", ".join(f"{k or '?'} {v}" for k, v in how.most_common(8)))
+    for mutant in listed_killed:
+        print(f"LISTED AS EQUIVALENT BUT KILLED (take it off the list): {mutant}")
+    for mutant in unlisted:
+        print(f"SURVIVOR NOT LISTED AS EQUIVALENT (a suite bug?): {mutant}")
+    if path is not None:
+        path.write_text(json.dumps([{**m.__dict__, "source": None, **r} for m, r in items],
+                                   indent=1))  # fmt: skip
+    return 1 if unlisted or listed_killed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,327 @@
+"""One submission judged: the suite's session on a copy of its files, in the
+jail (:mod:`.jail`), within its budget; what the verdict was and how the run
+ended.
+
+The scratch folder holds only the submission's own files; it is the
+session's working folder, ``HOME`` and ``TMPDIR``. As root, the submission
+runs as a user id of its own for the time of its run (claimed with a lock
+file, so that no two runs share one, whichever grader started them), the
+folder is that user's (mode 0700), and when the run is over every process of
+that user id is killed (what a fork without end left) and the folder removed. The session runs one
+test at a time (``-n 0``: the cores go to submissions judged side by side),
+with ``--timeout`` per test and ``--budget`` for the whole run; past the
+budget, by a test's time limit and a grace period, the grader stops it
+(SIGTERM: it writes what it has, the rest reported not run) and then kills
+it.
+
+The session's verdict is read as JSON, size-capped, and nothing else of what
+the submission left is trusted. Endings: ``finished``; ``budget spent``
+(tests not run for lack of time); ``crashed`` (the session ended without a
+verdict: an exit at import, a segfault of the suite's own process, ...);
+``unusable`` (it does not load, provides none of the article's functions, or
+the submission itself could not be read); ``suite error`` (the suite's own
+code failed: a submission that tampers with the suite in its own process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import api
+from .submissions import Submission
+
+UIDS = range(61000, 65000)  # the user ids submissions run as (as root), one per run
+RUNNING: set[int] = set()  # the sessions running now (their pids: process groups)
+VERDICT_LIMIT = 64 * 2**20  # bytes of a session's JSON verdict read back
+_KEPT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "VIRTUAL_ENV", "REFCNN_HYPOTHESIS_PROFILE")
+STOP_GRACE = 30.0  # seconds a stopped session gets to write its verdict
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What each submission may use: ``budget`` seconds for its whole run,
+    ``timeout`` seconds per test, ``memory`` MB of address space per
+    process, ``file_size`` MB per file, ``processes`` of its user id."""
+
+    budget: float = 900.0
+    timeout: float = 60.0
+    memory: int = 4096
+    file_size: int = 256
+    processes: int = 256
+
+
+@dataclass
+class Judgement:
+    """How one submission's run went: its verdict (the session's JSON, or
+    None), how it ended and why, and what it took."""
+
+    id: str
+    fingerprint: str
+    verdict: dict[str, Any] | None
+    ending: str  # finished, budget spent, crashed, unusable, suite error
+    message: str = ""
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    peak_memory_mb: float = 0.0
+    exit_code: int | None = None
+    output: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def judge(
+    submission: Submission,
+    limits: Limits,
+    session_options: dict[str, Any],
+    keyword: str | None = None,
+    pythonpath: tuple[str, ...] = (),
+) -> Judgement:
+    """Judge ``submission`` (see the module doc)."""
+    if submission.problem:
+        return Judgement(
+            submission.id, submission.fingerprint, None, "unusable", submission.problem
+        )
+    base = Path(tempfile.gettempdir()) / "refcnn-grade"
+    base.mkdir(exist_ok=True)
+    with _user_id(base) as uid:
+        if uid is not None:
+            os.chmod(base, 0o711)  # others may enter their own folder, not list the others
+        scratch = Path(tempfile.mkdtemp(prefix=f"{submission.id[:40]}-", dir=base))
+        try:
+            _write(submission, scratch, uid)
+            return _run(submission, scratch, uid, limits, session_options, keyword, pythonpath)
+        finally:
+            if uid is not None:
+                _kill_user(uid)
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _user_id(base: Path) -> Iterator[int | None]:
+    """A user id no other run holds (as root; None otherwise), held until the
+    run is over and its processes are gone."""
+    if not _is_root():
+        yield None
+        return
+    locks = base / "uids"
+    locks.mkdir(mode=0o700, exist_ok=True)
+    for uid in UIDS:
+        handle = open(locks / f"{uid}.lock", "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        try:
+            yield uid
+        finally:
+            handle.close()
+        return
+    raise RuntimeError(f"every user id of {UIDS.start}..{UIDS.stop - 1} is in use")
+
+
+def _write(submission: Submission, scratch: Path, uid: int | None) -> None:
+    for name, data in submission.files.items():
+        path = scratch / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    for folder in ("tmp", "home"):
+        (scratch / folder).mkdir()
+    if uid is not None:
+        for path in [scratch, *scratch.rglob("*")]:
+            os.chown(path, uid, uid, follow_symlinks=False)
+    os.chmod(scratch, 0o700)
+
+
+def _run(
+    submission: Submission,
+    scratch: Path,
+    uid: int | None,
+    limits: Limits,
+    session_options: dict[str, Any],
+    keyword: str | None,
+    pythonpath: tuple[str, ...],
+) -> Judgement:
+    options = {
+        **session_options,
+        "impl": str(scratch / submission.entry),
+        "timeout": limits.timeout,
+        "budget": limits.budget,
+    }
+    # the grader's environment stays out (its secrets, its PYTHONPATH)
+    kept = {k: v for k, v in os.environ.items() if k in _KEPT}
+    command, env = api.session(
+        scratch, options, workers=0, keyword=keyword, pythonpath=pythonpath, inherit=kept
+    )
+    env.update(
+        HOME=str(scratch / "home"),
+        TMPDIR=str(scratch / "tmp"),
+        PYTHONPYCACHEPREFIX=str(scratch / "tmp" / "pycache"),
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+    )
+    jail = [
+        sys.executable,
+        "-m",
+        "refcnn.conformance.grading.jail",
+        "--memory",
+        str(limits.memory),
+        "--file-size",
+        str(limits.file_size),
+    ]
+    if uid is not None:
+        jail += ["--uid", str(uid), "--gid", str(uid), "--processes", str(limits.processes)]
+    start = time.monotonic()
+    process = subprocess.Popen(
+        [*jail, "--", *command],
+        cwd=scratch,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    RUNNING.add(process.pid)
+    lines: list[str] = []
+    reader = threading.Thread(target=_keep_tail, args=(process.stdout, lines), daemon=True)
+    reader.start()
+    deadline = start + limits.budget + limits.timeout + 30.0
+    try:
+        status, usage, stopped = _wait(process, deadline)
+    finally:
+        RUNNING.discard(process.pid)
+    reader.join(timeout=5)
+    seconds = time.monotonic() - start
+    judgement = Judgement(
+        submission.id,
+        submission.fingerprint,
+        None,
+        "finished",
+        seconds=round(seconds, 2),
+        cpu_seconds=round(usage.ru_utime + usage.ru_stime, 2) if usage else 0.0,
+        peak_memory_mb=round(usage.ru_maxrss / 1024, 1) if usage else 0.0,
+        exit_code=status,
+        output=[line.replace(str(scratch), ".") for line in lines[-40:]],
+    )
+    verdict = _read_verdict(scratch / "verdict.json", submission)
+    if status == api.USAGE_ERROR and verdict is None:
+        judgement.ending = "unusable"
+        errors = [line[7:] for line in lines if line.startswith("ERROR: ")]
+        message = "; ".join(errors) or "usage error"
+        judgement.message = message.replace(f"--impl {scratch}/", "").replace(str(scratch), ".")
+        return judgement
+    judgement.verdict = verdict
+    if verdict is None:
+        judgement.ending = "crashed"
+        how = (
+            f"was killed by signal {-status}" if status and status < 0 else f"exited with {status}"
+        )
+        judgement.message = f"the suite's process {how} before it wrote its verdict" + (
+            f" (stopped after {seconds:.0f} s: its budget and time limit were spent)"
+            if stopped
+            else ""
+        )
+        return judgement
+    if verdict.get("suite_errors") or status == api.INTERNAL_ERROR:
+        judgement.ending = "suite error"
+        judgement.message = (
+            "the suite's own code failed in this run: the verdict is incomplete (a submission "
+            "that tampers with the suite in its own process does this)"
+        )
+    elif stopped or _budget_spent(verdict):
+        judgement.ending = "budget spent"
+        judgement.message = (
+            f"the budget of {limits.budget:g} s was spent; the tests left were not run"
+        )
+    return judgement
+
+
+def _keep_tail(stream: Any, lines: list[str]) -> None:
+    for raw in stream:
+        lines.append(raw.decode("utf-8", "replace").rstrip("\n")[:500])
+        del lines[:-200]
+
+
+def _wait(process: subprocess.Popen, deadline: float) -> tuple[int, Any, bool]:
+    """Wait for the session (``os.wait4``: its resource usage and its
+    children's); at ``deadline`` stop it (SIGTERM to its group), and kill it
+    ``STOP_GRACE`` seconds later."""
+    stopped, killed_at = False, None
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            return process.returncode, usage, stopped
+        now = time.monotonic()
+        if now > deadline and not stopped:
+            stopped, killed_at = True, now + STOP_GRACE
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGTERM)
+        elif killed_at is not None and now > killed_at:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            killed_at = now + 3600
+        time.sleep(0.1)
+
+
+def _read_verdict(path: Path, submission: Submission) -> dict[str, Any] | None:
+    """The session's JSON verdict, or None where there is none to trust; the
+    scratch folder's path in it is the submission's id (so that a verdict
+    does not depend on where it was judged)."""
+    try:
+        if path.is_symlink() or path.stat().st_size > VERDICT_LIMIT:
+            return None
+        text = path.read_text(encoding="utf-8").replace(str(path.parent), submission.id)
+        data = json.loads(text)
+    except (OSError, ValueError):
+        return None
+    keys = ("implementation", "ops", "causes", "all_provided_pass", "interrupted")
+    return data if isinstance(data, dict) and all(k in data for k in keys) else None
+
+
+def _budget_spent(verdict: dict[str, Any]) -> bool:
+    return any(
+        "--budget" in (corner.get("skip_reason") or "")
+        for checks in verdict["ops"].values()
+        for cell in checks.values()
+        for corner in [cell, *cell.get("corners", {}).values()]
+    )
+
+
+def _kill_user(uid: int) -> None:
+    """Every process of ``uid`` (what the submission left running), until
+    none is left."""
+    for _ in range(20):
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == uid:
+                    found.append(int(entry.name))
+        if not found:
+            return
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
