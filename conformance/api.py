@@ -297,17 +297,14 @@ def _environment(profile: str, pythonpath: list[str], inherit: Mapping[str, str]
     }
     env.update(
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
-        # bytecode cached in a folder of its own: no __pycache__ beside the user's files
-        PYTHONPYCACHEPREFIX=str(Path(tempfile.gettempdir()) / f"refcnn-pycache-{_user()}"),
+        # no __pycache__ beside the user's files (the installed packages' bytecode
+        # is read as ever; a PYTHONPYCACHEPREFIX would make every run compile it)
+        PYTHONDONTWRITEBYTECODE="1",
         MPLBACKEND="Agg",
         **{SESSION: "1", PARENT: str(os.getpid()), PROFILE_VAR: profile},
     )
     env["PYTHONPATH"] = os.pathsep.join([*pythonpath, *filter(None, [env.get("PYTHONPATH")])])
     return env
-
-
-def _user() -> str:
-    return str(os.getuid()) if hasattr(os, "getuid") else "user"
 
 
 def _pytest_args(

@@ -175,7 +175,6 @@ def _run(
     env.update(
         HOME=str(scratch / "home"),
         TMPDIR=str(scratch / "tmp"),
-        PYTHONPYCACHEPREFIX=str(scratch / "tmp" / "pycache"),
         OMP_NUM_THREADS="1",
         OPENBLAS_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
