@@ -57,8 +57,8 @@ class Limits:
     ``timeout`` seconds per test, ``memory`` MB of address space per
     process, ``file_size`` MB per file, ``processes`` of its user id."""
 
-    budget: float = 900.0
-    timeout: float = 60.0
+    budget: float = 300.0  # docs/grading.md: the measured times these are set from
+    timeout: float = 30.0
     memory: int = 4096
     file_size: int = 256
     processes: int = 256
