@@ -143,6 +143,35 @@ def judge_refcnn(mutant: mt.Mutant, folder: Path) -> dict:
             "keyword": keyword}  # fmt: skip
 
 
+def defaults_cells(mutants: list[mt.Mutant], folder: Path) -> int:
+    """Each mutant of a default value, judged by the defaults check alone:
+    its op's defaults cell must fail, with the hint that names the default."""
+    wrong = 0
+    for mutant in mutants:
+        place = Path(tempfile.mkdtemp(dir=folder)) / mutant.target
+        place.write_text(mutant.source)
+        name = mutant.before.split("(")[0].removeprefix("def ").removesuffix("_back")
+        with tempfile.TemporaryDirectory() as scratch:
+            command, env = api.session(Path(scratch), {"impl": str(place), "explain_budget": 0},
+                                       workers=0, keyword=f"test_defaults and {name}",
+                                       pythonpath=(str(ROOT),))  # fmt: skip
+            subprocess.run(command, cwd=ROOT, env=env, capture_output=True)
+            try:
+                verdict = json.loads((Path(scratch) / "verdict.json").read_text())
+            except OSError:
+                verdict = {"ops": {}}
+        cell = verdict["ops"].get(name, {}).get("defaults", {})
+        failure = (cell.get("failures") or [{}])[0]
+        ok = cell.get("status") == "FAIL" and failure.get("hint_rule") == "default differs"
+        wrong += not ok
+        print(
+            f"  {'ok  ' if ok else 'MISS'} {mutant.target}:{mutant.function} {mutant.after}: "
+            f"{cell.get('status')}; looks like: {failure.get('hint', '-')}",
+            flush=True,
+        )
+    return wrong
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
@@ -155,6 +184,11 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=0, help="the first N mutants of each")
     parser.add_argument("--report", type=Path, default=None, help="every mutant's result, JSON")
     parser.add_argument("--refcnn", action="store_true", help="refcnn's own layer code (mutmut)")
+    parser.add_argument(
+        "--defaults",
+        action="store_true",
+        help="only the mutants of default values, by the defaults check alone",
+    )
     args = parser.parse_args()  # fmt: skip
     if args.refcnn:
         names = [n for n in mt.REFCNN_FILES
@@ -166,6 +200,18 @@ def main() -> int:
         mutants = [m for target in targets for m in mt.generate(target)[: args.limit or None]]
         run, what = judge, ", ".join(t.name for t in targets)
     equivalent = mt.equivalents()
+    if args.defaults:
+        kinds = ("core/NumberReplacer", "refcnn/NoneDefaultToOne", "core/ReplaceTrueWithFalse")
+        chosen = [
+            m for m in mutants
+            if m.before.startswith("def ") and m.operator in kinds and m.key not in equivalent
+            and m.function.removesuffix("_back") in ot.BY_NAME
+        ]  # fmt: skip
+        print(f"{len(chosen)} mutants of default values of {what}")
+        with tempfile.TemporaryDirectory() as folder:
+            missed = defaults_cells(chosen, Path(folder))
+        print(f"{len(chosen) - missed}/{len(chosen)} fail in their defaults cell, with the hint")
+        return 1 if missed else 0
     print(
         f"{len(mutants)} mutants of {what}; "
         f"{sum(m.key in equivalent for m in mutants)} listed as equivalent",
