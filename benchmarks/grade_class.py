@@ -102,10 +102,18 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keyword", default=None)
     parser.add_argument("--skip-single", action="store_true")
+    parser.add_argument(
+        "--single-only",
+        action="store_true",
+        help="only the single runs, against the class graded into --keep",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="grade into this folder")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="grade-class-"))
+    work.mkdir(parents=True, exist_ok=True)
     os.chmod(work, 0o700)
+    if args.single_only:
+        return single_runs(build(Path(tempfile.mkdtemp()) / "class"), work, args.keyword)
     alone = build(work / "class")
     count = len(list((work / "class").iterdir()))
     print(f"class: {count} submissions in {work / 'class'}", flush=True)
@@ -133,19 +141,25 @@ def main() -> int:
         print(f"  {ending}: {len(ids)} ({', '.join(ids) if ending != 'finished' else '...'})")
     if args.skip_single:
         return result.returncode
+    return single_runs(alone, work, args.keyword) or result.returncode
+
+
+def single_runs(alone: dict[str, str], work: Path, keyword: str | None) -> int:
+    """Each honest or planted submission judged alone by ``check()``; its
+    verdict must be the graded one. Exit 1 if one differs."""
     from refcnn.conformance import check
 
     os.chdir(ROOT)
     differ = []
     start = time.monotonic()
     for identity, module in sorted(alone.items()):
-        verdict = check(module, keyword=args.keyword, workers=2, timeout=60, progress=False)
+        verdict = check(module, keyword=keyword, workers=2, timeout=60, progress=False)
         judged = json.loads((work / "out" / identity / "verdict.json").read_text())
         if comparable(judged) != comparable(verdict.to_json()):
             differ.append(identity)
     print(f"single runs: {len(alone)} in {time.monotonic() - start:.0f} s; verdicts that differ: "
           f"{differ or 'none'}")  # fmt: skip
-    return 1 if differ else result.returncode
+    return 1 if differ else 0
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ the reason; a test holds the list to what the operators generate now.
 from __future__ import annotations
 
 import ast
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,7 +277,12 @@ def generate_refcnn(name: str) -> list[Mutant]:
     path = ROOT / "refcnn" / name
     original = path.read_text()
     lines = original.splitlines()
-    module, mutations, _, _ = fm.create_mutations(str(path), original)
+    here = Path.cwd()
+    os.chdir(ROOT)  # mutmut reads its configuration (pyproject.toml) from there
+    try:
+        module, mutations, _, _ = fm.create_mutations(str(path), original)
+    finally:
+        os.chdir(here)
     found = []
     for number, mutation in enumerate(mutations):
         kind = type(mutation.original_node).__name__

@@ -2,7 +2,8 @@
 
     python benchmarks/mutation_score.py [--jobs 2] [--target article_loops] [--limit N]
                                         [--report mutation-report.json]
-    python benchmarks/mutation_score.py --refcnn [--jobs 2] [--report ...]
+    python benchmarks/mutation_score.py --refcnn [--jobs 2] [--journal J] [--sample N --seed S]
+    python benchmarks/mutation_score.py --defaults
 
 Every mutant of the two transcriptions of the article's layer code
 (tests/impls/article_loops.py, tests/impls/article_transcription.py; the
@@ -18,11 +19,17 @@ function, the seconds per mutant, and each survivor that is not listed
 ``--refcnn``: the oracle's own score. mutmut's operators on refcnn's layer
 code (convolution, pooling, flatten, the window and padding helpers, the two
 convolution methods; benchmarks/mutants.py), each mutant a copy of the
-package first on ``PYTHONPATH``, judged by the conformance suite on refcnn
-(torch the oracle) for the ops that use the file, then, if it survives, by
-refcnn's own tests of those layers. (mutmut's own runner is not used: it
-records which tests reach which function in the test's process, and the
-suite runs each test in a forked child.)
+package first on ``PYTHONPATH`` (run with ``python -P``: neither ``-m`` nor
+pytest may put the repository's unmutated refcnn first), judged by the
+conformance suite on refcnn (torch the oracle) for the ops that use the
+file, then, if it survives, by refcnn's own tests of its layers, the quick
+ones first (``REFCNN_TESTS``). (mutmut's own runner is not used: it records
+which tests reach which function in the test's process, and the suite runs
+each test in a forked child.) About 2,150 mutants at 4 to 6 s each on two
+cores: ``--sample N --seed S`` judges a random sample, in the drawn order,
+and ``--journal`` keeps each result as it comes, so that a campaign stopped
+part way has judged a random sample and a rerun continues it;
+``--retry-survivors`` judges the journal's survivors again after a new test.
 """
 
 from __future__ import annotations
@@ -30,8 +37,10 @@ from __future__ import annotations
 import argparse
 import ast
 import concurrent.futures
+import hashlib
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -103,6 +112,9 @@ def _suite(impl: str, keyword: str, pythonpath: tuple[str, ...]) -> tuple[bool, 
         options = {"impl": impl, "explain_budget": 0, "timeout": 60}
         command, env = api.session(Path(scratch), options, workers=0, keyword=keyword,
                                    pythonpath=(*pythonpath, str(ROOT)), exitfirst=True)  # fmt: skip
+        # -P: the working directory (the repository, with the unmutated refcnn)
+        # not first on sys.path, so the mutated copy on PYTHONPATH is imported
+        command.insert(1, "-P")
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         try:
             text = (Path(scratch) / "verdict.json").read_text()
@@ -115,10 +127,16 @@ def _suite(impl: str, keyword: str, pythonpath: tuple[str, ...]) -> tuple[bool, 
     return True, verdict.causes[0].title if verdict.causes else f"exit {verdict.exit_code}"
 
 
-REFCNN_TESTS = ["tests/test_edge_cases.py", "tests/test_shapes.py", "tests/test_dtypes.py",
-                "tests/test_parallel.py", "tests/test_validation_messages.py",
-                "tests/test_nonfinite.py", "tests/test_golden_fixtures.py",
-                "tests/test_defaults_check.py"]  # fmt: skip
+# refcnn's own tests of its layers, cheapest first: one pytest run each,
+# stopping at the first failure; a mutant goes on to the next only if it
+# survived the one before (the conformance suite on refcnn comes first)
+REFCNN_TESTS = (
+    ("tests/test_edge_cases.py", "tests/test_shapes.py", "tests/test_dtypes.py",
+     "tests/test_validation_messages.py", "tests/test_nonfinite.py", "tests/test_model.py",
+     "tests/test_hygiene_any_array.py"),
+    ("tests/test_parallel.py",
+     "tests/test_golden_fixtures.py::test_check_passes_on_the_committed_fixtures"),
+)  # fmt: skip
 
 
 def judge_refcnn(mutant: mt.Mutant, folder: Path) -> dict:
@@ -130,13 +148,18 @@ def judge_refcnn(mutant: mt.Mutant, folder: Path) -> dict:
     keyword = " or ".join(mt.REFCNN_OPS[Path(mutant.target).name])
     start = time.monotonic()
     killed, how = _suite("refcnn", keyword, (str(copy),))
-    if not killed:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(copy), str(ROOT)])}
-        command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", "0"]
-        tests = subprocess.run([*command, *REFCNN_TESTS], cwd=ROOT, env=env,
-                               capture_output=True, text=True)  # fmt: skip
-        if tests.returncode != 0:
-            failed = [line for line in tests.stdout.splitlines() if line.startswith("FAILED")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(copy), str(ROOT)]),
+           "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+    # -P and append: neither python -m nor pytest puts the repository (and its
+    # unmutated refcnn) before the mutated copy on sys.path
+    command = [sys.executable, "-P", "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+               "-n", "0", "--import-mode=append"]  # fmt: skip
+    for tests in REFCNN_TESTS:
+        if killed:
+            break
+        run = subprocess.run([*command, *tests], cwd=ROOT, env=env, capture_output=True, text=True)
+        if run.returncode != 0:
+            failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED")]
             killed, how = True, f"refcnn's tests: {(failed or ['?'])[0][:120]}"
     shutil.rmtree(copy, ignore_errors=True)
     return {"killed": killed, "how": how, "seconds": round(time.monotonic() - start, 2),
@@ -185,6 +208,27 @@ def main() -> int:
     parser.add_argument("--report", type=Path, default=None, help="every mutant's result, JSON")
     parser.add_argument("--refcnn", action="store_true", help="refcnn's own layer code (mutmut)")
     parser.add_argument(
+        "--sample",
+        type=int,
+        default=0,
+        help="a random sample of N mutants (drawn with --seed) instead of all",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--journal",
+        type=Path,
+        default=None,
+        help="each result appended as it comes (JSON lines); a rerun with the "
+        "same journal judges only the mutants not in it",
+    )
+    parser.add_argument(
+        "--retry-survivors",
+        action="store_true",
+        help="judge again the journal's survivors (after a new test), only them",
+    )
+    parser.add_argument("--judged-only", action="store_true",
+                        help="report on the mutants the journal holds; judge no more")  # fmt: skip
+    parser.add_argument(
         "--defaults",
         action="store_true",
         help="only the mutants of default values, by the defaults check alone",
@@ -199,6 +243,10 @@ def main() -> int:
         targets = [t for t in mt.TARGETS if not args.target or t.stem in args.target]
         mutants = [m for target in targets for m in mt.generate(target)[: args.limit or None]]
         run, what = judge, ", ".join(t.name for t in targets)
+    if args.sample:
+        drawn = random.Random(args.seed).sample(range(len(mutants)), min(args.sample, len(mutants)))
+        # in the drawn order: a campaign stopped part way has judged a random sample
+        mutants = [mutants[k] for k in drawn]
     equivalent = mt.equivalents()
     if args.defaults:
         kinds = ("core/NumberReplacer", "refcnn/NoneDefaultToOne", "core/ReplaceTrueWithFalse")
@@ -217,19 +265,48 @@ def main() -> int:
         f"{sum(m.key in equivalent for m in mutants)} listed as equivalent",
         flush=True,
     )
-    results: dict[mt.Mutant, dict] = {}
+    results = _journalled(mutants, args.journal)
+    if results:
+        print(f"{len(results)} already judged in {args.journal}", flush=True)
+    todo = [] if args.judged_only else [m for m in mutants if m not in results]
+    if args.retry_survivors:
+        todo = [m for m, r in results.items() if not r["killed"]]
+        results = {m: r for m, r in results.items() if r["killed"]}
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as folder, \
             concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:  # fmt: skip
-        futures = {pool.submit(run, m, Path(folder)): m for m in mutants}
-        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
+        futures = {pool.submit(run, m, Path(folder)): m for m in todo}
+        for done, future in enumerate(concurrent.futures.as_completed(futures), len(results) + 1):
             mutant = futures[future]
             results[mutant] = future.result()
+            if args.journal is not None:
+                with args.journal.open("a") as journal:
+                    journal.write(json.dumps({"mutant": _fingerprint(mutant),
+                                              **results[mutant]}) + "\n")  # fmt: skip
             if done % 25 == 0 or done == len(mutants):
                 alive = sum(not r["killed"] for r in results.values())
                 print(f"  {done}/{len(mutants)} judged, {alive} survived so far, "
                       f"{time.monotonic() - start:.0f} s", flush=True)  # fmt: skip
     return report(results, equivalent, time.monotonic() - start, args.report)
+
+
+def _fingerprint(mutant: mt.Mutant) -> str:
+    return hashlib.sha256(f"{mutant.key}\0{mutant.source}".encode()).hexdigest()
+
+
+def _journalled(mutants: list[mt.Mutant], journal: Path | None) -> dict[mt.Mutant, dict]:
+    """The results a journal already holds for these very mutants (same
+    place, same change, same source); a torn last line is judged again."""
+    if journal is None or not journal.exists():
+        return {}
+    found = {}
+    for line in journal.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        found[entry.pop("mutant")] = entry
+    return {m: found[_fingerprint(m)] for m in mutants if _fingerprint(m) in found}
 
 
 def report(results: dict, equivalent: dict, seconds: float, path: Path | None) -> int:

@@ -22,8 +22,9 @@ class BadCall:
     function: str
     make_args: Callable[[], tuple[Any, ...]]
     kwargs: dict[str, Any]
-    argument: str  # the name the error message must mention
+    argument: str  # the name the error message must mention, as a word
     error: type[Exception] = ValueError
+    says: str = ""  # what else refcnn's message says: the expected form and why
 
 
 def _data(n=2, h=6, w=6, c=2) -> np.ndarray:
@@ -58,7 +59,14 @@ POOLS = ("max_pooling2d", "average_pooling2d")
 
 BAD_CALLS: tuple[BadCall, ...] = (
     # convolution2d: shapes
-    BadCall("conv-u-3d", CONV, _conv(u=np.ones((6, 6, 2))), {}, "u"),
+    BadCall(
+        "conv-u-3d",
+        CONV,
+        _conv(u=np.ones((6, 6, 2))),
+        {},
+        "u",
+        says="must have 4 dimensions (n, h, w, c)",
+    ),
     BadCall("conv-u-5d", CONV, _conv(u=np.ones((1, 2, 6, 6, 2))), {}, "u"),
     BadCall("conv-W-3d", CONV, _conv(W=np.ones((3, 3, 2))), {}, "W"),
     BadCall("conv-channel-mismatch", CONV, _conv(W=_filters(c=3)), {}, "W"),
@@ -68,6 +76,21 @@ BAD_CALLS: tuple[BadCall, ...] = (
         _conv(W=_filters(fh=9)),
         {"padding": 1},
         "filter",
+    ),
+    *(
+        BadCall(f"conv-u-{axis}-0", CONV, _conv(u=np.ones(shape)), {}, "u", says=f"{axis} >= 1")
+        for axis, shape in (("h", (2, 0, 6, 2)), ("w", (2, 6, 0, 2)), ("c", (2, 6, 6, 0)))
+    ),
+    *(
+        BadCall(
+            f"conv-W-{axis}-0",
+            CONV,
+            _conv(W=np.ones(shape), b=_bias(shape[0])),
+            {},
+            "W",
+            says=f"{axis} >= 1",
+        )
+        for axis, shape in (("fn", (0, 3, 3, 2)), ("fh", (3, 0, 3, 2)), ("fw", (3, 3, 0, 2)))
     ),
     BadCall("conv-bias-length", CONV, _conv(b=_bias(4)), {}, "b"),
     BadCall("conv-bias-2d", CONV, _conv(b=np.zeros((3, 1))), {}, "b"),
@@ -88,7 +111,12 @@ BAD_CALLS: tuple[BadCall, ...] = (
     BadCall("conv-u-ragged", CONV, _conv(u=[[[[1.0]]], [[[1.0, 2.0]]]]), {}, "u"),
     # convolution2d_back
     BadCall(
-        "conv-back-dz-shape", "convolution2d_back", _conv_back(np.ones((2, 4, 4, 2))), {}, "dz"
+        "conv-back-dz-shape",
+        "convolution2d_back",
+        _conv_back(np.ones((2, 4, 4, 2))),
+        {},
+        "dz",
+        says="must have shape (2, 4, 4, 3) (the output shape of convolution2d)",
     ),
     BadCall("conv-back-dz-3d", "convolution2d_back", _conv_back(np.ones((4, 4, 3))), {}, "dz"),
     BadCall(
@@ -99,7 +127,22 @@ BAD_CALLS: tuple[BadCall, ...] = (
         "dz",
     ),
     # pooling, forward
-    *(BadCall(f"{p}-u-3d", p, lambda: (np.ones((6, 6, 2)),), {}, "u") for p in POOLS),
+    *(
+        BadCall(
+            f"{p}-u-3d",
+            p,
+            lambda: (np.ones((6, 6, 2)),),
+            {},
+            "u",
+            says="must have 4 dimensions (n, h, w, c)",
+        )
+        for p in POOLS
+    ),
+    *(
+        BadCall(f"{p}-u-{axis}-0", p, lambda s=shape: (np.ones(s),), {}, "u", says=f"{axis} >= 1")
+        for p in POOLS
+        for axis, shape in (("h", (2, 0, 6, 2)), ("w", (2, 6, 0, 2)), ("c", (2, 6, 6, 0)))
+    ),
     *(
         BadCall(f"{p}-window-too-large", p, lambda: (_data(),), {"pool_size": 7}, "pool_size")
         for p in POOLS
@@ -124,7 +167,14 @@ BAD_CALLS: tuple[BadCall, ...] = (
     ),
     # pooling, backward
     *(
-        BadCall(f"{p}-back-dz-shape", f"{p}_back", _pool_back(np.ones((2, 2, 2, 2))), {}, "dz")
+        BadCall(
+            f"{p}-back-dz-shape",
+            f"{p}_back",
+            _pool_back(np.ones((2, 2, 2, 2))),
+            {},
+            "dz",
+            says=f"must have shape (2, 3, 3, 2) (the output shape of {p})",
+        )
         for p in POOLS
     ),
     *(
@@ -140,28 +190,79 @@ BAD_CALLS: tuple[BadCall, ...] = (
             _pool_back(np.ones((2, 3, 3, 2)), np.ones((2, 2, 2, 2))),
             {},
             "z",
+            says=f"must have shape (2, 3, 3, 2) (the output of {p})",
+        )
+        for p in POOLS
+    ),
+    *(
+        BadCall(
+            f"{p}-back-dz-3d",
+            f"{p}_back",
+            _pool_back(np.ones((2, 3, 3))),
+            {},
+            "dz",
+            says="must have 4 dimensions (n, zh, zw, c)",
+        )
+        for p in POOLS
+    ),
+    *(
+        BadCall(
+            f"{p}-back-z-3d",
+            f"{p}_back",
+            _pool_back(np.ones((2, 3, 3, 2)), np.ones((2, 3, 3))),
+            {},
+            "z",
+            says="must have 4 dimensions (n, zh, zw, c)",
         )
         for p in POOLS
     ),
     # flatten
-    BadCall("flatten-u-2d", "flatten2d", lambda: (np.ones((2, 3)),), {}, "u"),
+    BadCall(
+        "flatten-u-2d",
+        "flatten2d",
+        lambda: (np.ones((2, 3)),),
+        {},
+        "u",
+        says="must have 4 dimensions (n, h, w, c)",
+    ),
     BadCall(
         "flatten-back-dz-shape",
         "flatten2d_back",
         lambda: (np.ones((2, 71)), _data(), None),
         {},
         "dz",
+        says="must have shape (2, 72) (the output shape of flatten2d)",
+    ),
+    BadCall(
+        "flatten-back-z-3d",
+        "flatten2d_back",
+        lambda: (np.ones((2, 72)), _data(), np.ones((2, 72, 1))),
+        {},
+        "z",
+        says="must have 2 dimensions (n, h*w*c)",
     ),
     BadCall("flatten-back-dz-4d", "flatten2d_back", lambda: (_data(), _data(), None), {}, "dz"),
     # step functions
     BadCall("conv-u-3d-step", "conv", lambda: (np.ones((5, 5, 1)), np.ones((3, 3))), {}, "u"),
-    BadCall("conv-f-too-large", "conv", lambda: (np.ones((2, 2)), np.ones((3, 3))), {}, "filter"),
+    BadCall(
+        "conv-f-too-large",
+        "conv",
+        lambda: (np.ones((2, 2)), np.ones((3, 3))),
+        {},
+        "filter",
+        says="larger than the padded input 2x2 (u 2x2 with padding (0, 0))",
+    ),
     BadCall(
         "convp-p-length", "convp", lambda: (np.ones((5, 5)), np.ones((3, 3))), {"p": (1,)}, "p"
     ),
     BadCall("convps-s-0", "convps", lambda: (np.ones((5, 5)), np.ones((3, 3))), {"s": (0, 1)}, "s"),
     BadCall(
-        "convpsc-channels", "convpsc", lambda: (np.ones((5, 5, 3)), np.ones((3, 3, 2))), {}, "f"
+        "convpsc-channels",
+        "convpsc",
+        lambda: (np.ones((5, 5, 3)), np.ones((3, 3, 2))),
+        {},
+        "f",
+        says="f has fc=2 channels but u has c=3",
     ),
     BadCall("convpscf-f-3d", "convpscf", lambda: (np.ones((5, 5, 3)), np.ones((3, 3, 3))), {}, "f"),
     BadCall(

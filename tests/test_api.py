@@ -30,9 +30,13 @@ def comparable(verdict: dict) -> dict:
     """A JSON verdict without what names the implementation's form (its
     label, the import line of the snippets) and the explanations' seconds."""
     text = json.dumps({k: v for k, v in verdict.items() if k not in ("implementation", "notes")})
+    label = verdict.get("implementation")
+    if label:  # as the reasons name it ("declared in <label>.CONFORMANCE_UNSUPPORTED")
+        text = text.replace(json.dumps(label)[1:-1], "IMPL")
     text = re.sub(r'"seconds": [0-9.]+', '"seconds": 0', text)
     imports = r"(from [\w.]+ import [\w, ]+|# [\w, ]+: yours, as defined in [^;]+; run this there)"
     text = re.sub(imports, "IMPORT", text)
+    text = re.sub(r"not provided: [^\"]+? has no ", "not provided: IMPL has no ", text)
     return json.loads(text)
 
 

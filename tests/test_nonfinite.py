@@ -1,6 +1,6 @@
 """refcnn as an oracle on non-finite input: a NaN or an inf reaches exactly the
 outputs (and gradients) it reaches in torch, through every formulation of
-the convolution (banded and im2col) and through pooling, forward and
+the convolution (banded and im2col) and through pooling (float64 and float32), forward and
 backward. The masks of non-finite elements are compared, and the finite
 elements' values. (Whether such an element is NaN or inf may differ: an inf
 that meets a padded zero gives NaN where the zero is multiplied, as in
@@ -46,14 +46,14 @@ def _torch_forward_backward(function, u: np.ndarray, others: dict, dz: np.ndarra
     return z.detach().numpy(), {k: t.grad.numpy() for k, t in tensors.items()}
 
 
-def _same(got: np.ndarray, expected: np.ndarray, what: str) -> None:
-    assert got.shape == expected.shape, what
+def _same(got: np.ndarray, expected: np.ndarray, what: str, tol: float = 1e-10) -> None:
+    assert got.shape == expected.shape and got.dtype == expected.dtype, what
     bad = ~np.isfinite(expected)
     assert np.array_equal(~np.isfinite(got), bad), (
         f"{what}: non-finite at {np.argwhere(~np.isfinite(got)).tolist()}, "
         f"torch at {np.argwhere(bad).tolist()}"
     )
-    np.testing.assert_allclose(got[~bad], expected[~bad], rtol=1e-10, atol=1e-10, err_msg=what)
+    np.testing.assert_allclose(got[~bad], expected[~bad], rtol=tol, atol=tol, err_msg=what)
 
 
 @pytest.mark.parametrize("poison", list(POISON))
@@ -89,6 +89,7 @@ POOLS = {
 }
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("poison", list(POISON))
 @pytest.mark.parametrize(("pool", "params"), [
     (pool, params)
@@ -97,13 +98,33 @@ POOLS = {
                    {"pool_size": 2, "strides": 1})
 ])  # fmt: skip
 def test_pooling_spreads_non_finite_values_as_torch_does(
-    pool: str, params: dict, poison: str
+    pool: str, params: dict, poison: str, dtype: type
 ) -> None:
     forward, backward, reference = POOLS[pool]
     rng = np.random.default_rng(5)
-    u = _poisoned((2, 7, 7, 3), POISON[poison], rng)
+    u = _poisoned((2, 7, 7, 3), POISON[poison], rng).astype(dtype)
     z = forward(u, **params)
-    dz = rng.standard_normal(z.shape)
+    dz = rng.standard_normal(z.shape).astype(dtype)
     z_torch, grads = _torch_forward_backward(reference, u, {"arrays": {}, "params": params}, dz)
-    _same(z, z_torch, f"{pool} pooling forward")
-    _same(backward(dz, u, z, **params), grads["u"], f"{pool} pooling backward")
+    tol = 1e-10 if dtype == np.float64 else 1e-5
+    _same(z, z_torch, f"{pool} pooling forward", tol)
+    _same(backward(dz, u, z, **params), grads["u"], f"{pool} pooling backward", tol)
+
+
+def test_finite_values_whose_sum_overflows_give_torchs_result_without_a_warning() -> None:
+    """Huge finite inputs make refcnn's check for NaN and inf (a sum) overflow;
+    it then takes im2col, right either way, and warns about nothing."""
+    rng = np.random.default_rng(7)
+    u = (1.5 + rng.random((2, 9, 9, 1))) * 1e306  # sums to over 1.8e308, the largest float
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(u.sum()) and np.isfinite(u).all()
+    W, b = rng.standard_normal((2, 3, 3, 1)), np.zeros(2)
+    with np.errstate(all="raise"):  # a RuntimeWarning would be an error here
+        z = refcnn.convolution2d(u, W, b, 1, 1)
+    z_torch, _ = _torch_forward_backward(
+        tr.convolution2d,
+        u,
+        {"arrays": {"W": W, "b": b}, "params": {"padding": 1, "strides": 1}},
+        None,
+    )
+    _same(z, z_torch, "huge finite input")

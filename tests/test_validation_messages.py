@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import refcnn
@@ -12,7 +14,10 @@ from refcnn.conformance.invalid_inputs import BAD_CALLS, BadCall
 def test_message_names_the_argument(case: BadCall) -> None:
     with pytest.raises(case.error) as info:
         getattr(refcnn, case.function)(*case.make_args(), **case.kwargs)
-    assert case.argument in str(info.value), str(info.value)
+    message = str(info.value)
+    # as a word: "u" is in "must" (a message that named None passed that way)
+    assert re.search(rf"(?<!\w){re.escape(case.argument)}(?!\w)", message), message
+    assert case.says in message, message
 
 
 def test_messages_say_the_expected_form() -> None:
