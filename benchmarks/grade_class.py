@@ -112,8 +112,10 @@ def main() -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="grade-class-"))
     work.mkdir(parents=True, exist_ok=True)
     os.chmod(work, 0o700)
-    if args.single_only:
-        return single_runs(build(Path(tempfile.mkdtemp()) / "class"), work, args.keyword)
+    if args.single_only:  # the class is built again only to know which module each id is
+        with tempfile.TemporaryDirectory() as scratch:
+            alone = build(Path(scratch) / "class")
+        return single_runs(alone, work, args.keyword)
     alone = build(work / "class")
     count = len(list((work / "class").iterdir()))
     print(f"class: {count} submissions in {work / 'class'}", flush=True)
