@@ -105,22 +105,36 @@ def judge(mutant: mt.Mutant, folder: Path) -> dict:
             "keyword": keyword}  # fmt: skip
 
 
-def _suite(impl: str, keyword: str, pythonpath: tuple[str, ...]) -> tuple[bool, str]:
-    """The conformance suite on ``impl`` (stopping at the first failure):
-    killed or not, and by what."""
+def _session(
+    impl: str,
+    keyword: str,
+    pythonpath: tuple[str, ...] = (),
+    exitfirst: bool = False,
+    **options: object,
+) -> tuple[str | None, subprocess.CompletedProcess]:
+    """One session of the suite on ``impl``, without explanations: the text of
+    its JSON verdict (None if it wrote none) and the finished process."""
     with tempfile.TemporaryDirectory() as scratch:
-        options = {"impl": impl, "explain_budget": 0, "timeout": 60}
-        command, env = api.session(Path(scratch), options, workers=0, keyword=keyword,
-                                   pythonpath=(*pythonpath, str(ROOT)), exitfirst=True)  # fmt: skip
+        command, env = api.session(Path(scratch), {"impl": impl, "explain_budget": 0, **options},
+                                   workers=0, keyword=keyword, exitfirst=exitfirst,
+                                   pythonpath=(*pythonpath, str(ROOT)))  # fmt: skip
         # -P: the working directory (the repository, with the unmutated refcnn)
-        # not first on sys.path, so the mutated copy on PYTHONPATH is imported
+        # not first on sys.path, so a mutated copy on PYTHONPATH is imported
         command.insert(1, "-P")
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         try:
-            text = (Path(scratch) / "verdict.json").read_text()
+            return (Path(scratch) / "verdict.json").read_text(), result
         except OSError:
-            errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR")]
-            return True, f"no verdict (exit {result.returncode}): {' '.join(errors)[:120]}"
+            return None, result
+
+
+def _suite(impl: str, keyword: str, pythonpath: tuple[str, ...]) -> tuple[bool, str]:
+    """The conformance suite on ``impl`` (stopping at the first failure):
+    killed or not, and by what."""
+    text, result = _session(impl, keyword, pythonpath, exitfirst=True, timeout=60)
+    if text is None:
+        errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR")]
+        return True, f"no verdict (exit {result.returncode}): {' '.join(errors)[:120]}"
     verdict = api.Verdict.from_json(text, exit_code=result.returncode)
     if verdict.passed:
         return False, ""
@@ -174,15 +188,8 @@ def defaults_cells(mutants: list[mt.Mutant], folder: Path) -> int:
         place = Path(tempfile.mkdtemp(dir=folder)) / mutant.target
         place.write_text(mutant.source)
         name = mutant.before.split("(")[0].removeprefix("def ").removesuffix("_back")
-        with tempfile.TemporaryDirectory() as scratch:
-            command, env = api.session(Path(scratch), {"impl": str(place), "explain_budget": 0},
-                                       workers=0, keyword=f"test_defaults and {name}",
-                                       pythonpath=(str(ROOT),))  # fmt: skip
-            subprocess.run(command, cwd=ROOT, env=env, capture_output=True)
-            try:
-                verdict = json.loads((Path(scratch) / "verdict.json").read_text())
-            except OSError:
-                verdict = {"ops": {}}
+        text, _ = _session(str(place), f"test_defaults and {name}")
+        verdict = json.loads(text) if text is not None else {"ops": {}}
         cell = verdict["ops"].get(name, {}).get("defaults", {})
         failure = (cell.get("failures") or [{}])[0]
         ok = cell.get("status") == "FAIL" and failure.get("hint_rule") == "default differs"
