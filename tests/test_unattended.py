@@ -408,18 +408,31 @@ def test_a_hang_costs_one_time_limit_per_op_and_corner(workers: str, tmp_path: P
         if result["status"] == "FAIL"
     ]
     assert len(timed_out) <= 2 * max(1, int(workers))  # one per corner (and pytest process)
+    kinds = {f["kind"] for cell in checks.values() for f in cell.get("failures", [])}
+    assert kinds == {"timed out"}, kinds
     not_run = [
         (check, corner, result.get("skip_reason", ""))
         for check, cell in checks.items()
         for corner, result in cell.get("corners", {}).items()
         if result["status"] == "not run"
     ]
-    assert len(not_run) >= 4 and all("timed out in average_pooling2d [" in r for *_, r in not_run)
-    assert not any(
-        result["status"] == "pass"
-        for cell in checks.values()
-        for result in cell.get("corners", {}).values()
-    )
+    assert all("timed out in average_pooling2d [" in r for *_, r in not_run)
+    passed = [
+        (check, corner)
+        for check, cell in checks.items()
+        for corner, result in cell.get("corners", {}).items()
+        if result["status"] == "pass"
+    ]
+    if workers == "0":  # one process: the first test of each corner times out, the rest wait
+        assert len(timed_out) == 2 and len(not_run) == 7 and not passed, (timed_out, not_run)
+    else:
+        # The other process may have run a backward check before its own
+        # time-out there: that pass is true (the check hands the article's
+        # correct average_pooling2d_back the oracle's z, never the hanging
+        # forward). Every check that calls average_pooling2d never passes.
+        assert all(check == "backward" for check, _ in passed), passed
+        assert len(timed_out) + len(not_run) + len(passed) == 9
+        assert len(not_run) >= 9 - 2 * 2 - 2, not_run
     assert seconds < 2 * 2 * max(1, int(workers)) + 60
 
 
