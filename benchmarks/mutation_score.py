@@ -29,7 +29,9 @@ each test in a forked child.) About 2,150 mutants at 4 to 6 s each on two
 cores: ``--sample N --seed S`` judges a random sample, in the drawn order,
 and ``--journal`` keeps each result as it comes, so that a campaign stopped
 part way has judged a random sample and a rerun continues it;
-``--retry-survivors`` judges the journal's survivors again after a new test.
+``--retry-survivors`` judges the journal's survivors again after a new test
+(``--retry-survivors unlisted``: those not listed as equivalent). Ctrl-C
+stops at once and reports on what was judged.
 """
 
 from __future__ import annotations
@@ -230,8 +232,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--retry-survivors",
-        action="store_true",
-        help="judge again the journal's survivors (after a new test), only them",
+        nargs="?",
+        const="all",
+        choices=["all", "unlisted"],
+        help="judge again the journal's survivors (after a new test), only them; "
+        "'unlisted': only those not listed as equivalent",
     )
     parser.add_argument("--judged-only", action="store_true",
                         help="report on the mutants the journal holds; judge no more")  # fmt: skip
@@ -277,24 +282,36 @@ def main() -> int:
         print(f"{len(results)} already judged in {args.journal}", flush=True)
     todo = [] if args.judged_only else [m for m in mutants if m not in results]
     if args.retry_survivors:
-        todo = [m for m, r in results.items() if not r["killed"]]
-        results = {m: r for m, r in results.items() if r["killed"]}
+        todo = [m for m, r in results.items() if not r["killed"]
+                and (args.retry_survivors == "all" or m.key not in equivalent)]  # fmt: skip
+        results = {m: r for m, r in results.items() if m not in todo}
     start = time.monotonic()
+    interrupted = False
     with tempfile.TemporaryDirectory() as folder, \
             concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:  # fmt: skip
         futures = {pool.submit(run, m, Path(folder)): m for m in todo}
-        for done, future in enumerate(concurrent.futures.as_completed(futures), len(results) + 1):
-            mutant = futures[future]
-            results[mutant] = future.result()
-            if args.journal is not None:
-                with args.journal.open("a") as journal:
-                    journal.write(json.dumps({"mutant": _fingerprint(mutant),
-                                              **results[mutant]}) + "\n")  # fmt: skip
-            if done % 25 == 0 or done == len(mutants):
-                alive = sum(not r["killed"] for r in results.values())
-                print(f"  {done}/{len(mutants)} judged, {alive} survived so far, "
-                      f"{time.monotonic() - start:.0f} s", flush=True)  # fmt: skip
-    return report(results, equivalent, time.monotonic() - start, args.report)
+        try:
+            for done, future in enumerate(concurrent.futures.as_completed(futures),
+                                          len(results) + 1):  # fmt: skip
+                mutant = futures[future]
+                results[mutant] = future.result()
+                if args.journal is not None:
+                    with args.journal.open("a") as journal:
+                        journal.write(json.dumps({"mutant": _fingerprint(mutant),
+                                                  **results[mutant]}) + "\n")  # fmt: skip
+                if done % 25 == 0 or done == len(mutants):
+                    alive = sum(not r["killed"] for r in results.values())
+                    print(f"  {done}/{len(mutants)} judged, {alive} survived so far, "
+                          f"{time.monotonic() - start:.0f} s", flush=True)  # fmt: skip
+        except KeyboardInterrupt:
+            # without this, leaving the pool would wait for every queued mutant
+            pool.shutdown(wait=False, cancel_futures=True)
+            interrupted = True
+            print(f"\ninterrupted: the report covers the {len(results)} mutants judged"
+                  + (f"; the same command goes on from {args.journal}" if args.journal else ""),
+                  flush=True)  # fmt: skip
+    code = report(results, equivalent, time.monotonic() - start, args.report)
+    return 2 if interrupted else code
 
 
 def _fingerprint(mutant: mt.Mutant) -> str:
