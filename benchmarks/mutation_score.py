@@ -149,7 +149,7 @@ def _suite(impl: str, keyword: str, pythonpath: tuple[str, ...]) -> tuple[bool, 
 REFCNN_TESTS = (
     ("tests/test_edge_cases.py", "tests/test_shapes.py", "tests/test_dtypes.py",
      "tests/test_validation_messages.py", "tests/test_nonfinite.py", "tests/test_model.py",
-     "tests/test_hygiene_any_array.py"),
+     "tests/test_hygiene_any_array.py", "tests/test_import.py"),
     ("tests/test_parallel.py",
      "tests/test_golden_fixtures.py::test_check_passes_on_the_committed_fixtures"),
 )  # fmt: skip
@@ -337,7 +337,9 @@ def report(results: dict, equivalent: dict, seconds: float, path: Path | None) -
     def score(items: list) -> str:
         counted = [(m, r) for m, r in items if not (not r["killed"] and m.key in equivalent)]
         killed = sum(r["killed"] for _, r in counted)
-        return f"{killed}/{len(counted)} = {100 * killed / max(1, len(counted)):.1f}%"
+        if not counted:
+            return f"0/0 (all {len(items)} equivalent)"
+        return f"{killed}/{len(counted)} = {100 * killed / len(counted):.1f}%"
 
     items = list(results.items())
     survivors = [m for m, r in items if not r["killed"]]

@@ -68,7 +68,25 @@ BAD_CALLS: tuple[BadCall, ...] = (
         says="must have 4 dimensions (n, h, w, c)",
     ),
     BadCall("conv-u-5d", CONV, _conv(u=np.ones((1, 2, 6, 6, 2))), {}, "u"),
-    BadCall("conv-W-3d", CONV, _conv(W=np.ones((3, 3, 2))), {}, "W"),
+    BadCall(
+        "conv-W-3d",
+        CONV,
+        _conv(W=np.ones((3, 3, 2))),
+        {},
+        "W",
+        says="must have 4 dimensions (fn, fh, fw, fc)",
+    ),
+    BadCall(
+        "conv-b-2d", CONV, _conv(b=np.zeros((3, 1))), {}, "b", says="must have 1 dimension (fn,)"
+    ),
+    BadCall(
+        "conv-b-length",
+        CONV,
+        _conv(W=_filters(fn=4)),
+        {},
+        "b",
+        says="b must have one bias per filter, shape (4,), got (3,)",
+    ),
     BadCall("conv-channel-mismatch", CONV, _conv(W=_filters(c=3)), {}, "W"),
     BadCall(
         "conv-filter-larger-than-padded-input",
@@ -118,7 +136,14 @@ BAD_CALLS: tuple[BadCall, ...] = (
         "dz",
         says="must have shape (2, 4, 4, 3) (the output shape of convolution2d)",
     ),
-    BadCall("conv-back-dz-3d", "convolution2d_back", _conv_back(np.ones((4, 4, 3))), {}, "dz"),
+    BadCall(
+        "conv-back-dz-3d",
+        "convolution2d_back",
+        _conv_back(np.ones((4, 4, 3))),
+        {},
+        "dz",
+        says="must have 4 dimensions (n, zh, zw, fn)",
+    ),
     BadCall(
         "conv-back-dz-broadcastable",
         "convolution2d_back",
@@ -144,7 +169,14 @@ BAD_CALLS: tuple[BadCall, ...] = (
         for axis, shape in (("h", (2, 0, 6, 2)), ("w", (2, 6, 0, 2)), ("c", (2, 6, 6, 0)))
     ),
     *(
-        BadCall(f"{p}-window-too-large", p, lambda: (_data(),), {"pool_size": 7}, "pool_size")
+        BadCall(
+            f"{p}-window-too-large",
+            p,
+            lambda: (_data(),),
+            {"pool_size": 7},
+            "pool_size",
+            says="larger than the padded input 6x6 (u 6x6 with padding (0, 0))",
+        )
         for p in POOLS
     ),
     *(BadCall(f"{p}-pool-0", p, lambda: (_data(),), {"pool_size": 0}, "pool_size") for p in POOLS),
@@ -234,6 +266,14 @@ BAD_CALLS: tuple[BadCall, ...] = (
         says="must have shape (2, 72) (the output shape of flatten2d)",
     ),
     BadCall(
+        "flatten-back-z-shape",
+        "flatten2d_back",
+        lambda: (np.ones((2, 72)), _data(), np.ones((2, 71))),
+        {},
+        "z",
+        says="must have shape (2, 72) (the output of flatten2d)",
+    ),
+    BadCall(
         "flatten-back-z-3d",
         "flatten2d_back",
         lambda: (np.ones((2, 72)), _data(), np.ones((2, 72, 1))),
@@ -241,9 +281,31 @@ BAD_CALLS: tuple[BadCall, ...] = (
         "z",
         says="must have 2 dimensions (n, h*w*c)",
     ),
-    BadCall("flatten-back-dz-4d", "flatten2d_back", lambda: (_data(), _data(), None), {}, "dz"),
+    BadCall(
+        "flatten-back-dz-4d",
+        "flatten2d_back",
+        lambda: (_data(), _data(), None),
+        {},
+        "dz",
+        says="must have 2 dimensions (n, h*w*c)",
+    ),
+    BadCall(
+        "flatten-back-u-3d",
+        "flatten2d_back",
+        lambda: (np.ones((2, 72)), np.ones((6, 6, 2)), None),
+        {},
+        "u",
+        says="must have 4 dimensions (n, h, w, c)",
+    ),
     # step functions
-    BadCall("conv-u-3d-step", "conv", lambda: (np.ones((5, 5, 1)), np.ones((3, 3))), {}, "u"),
+    BadCall(
+        "conv-u-3d-step",
+        "conv",
+        lambda: (np.ones((5, 5, 1)), np.ones((3, 3))),
+        {},
+        "u",
+        says="must have 2 dimensions (h, w)",
+    ),
     BadCall(
         "conv-f-too-large",
         "conv",
@@ -264,8 +326,20 @@ BAD_CALLS: tuple[BadCall, ...] = (
         "f",
         says="f has fc=2 channels but u has c=3",
     ),
-    BadCall("convpscf-f-3d", "convpscf", lambda: (np.ones((5, 5, 3)), np.ones((3, 3, 3))), {}, "f"),
     BadCall(
-        "convpscfu-u-3d", "convpscfu", lambda: (np.ones((5, 5, 3)), np.ones((1, 3, 3, 3))), {}, "u"
+        "convpscf-f-3d",
+        "convpscf",
+        lambda: (np.ones((5, 5, 3)), np.ones((3, 3, 3))),
+        {},
+        "f",
+        says="must have 4 dimensions (fn, fh, fw, fc)",
+    ),
+    BadCall(
+        "convpscfu-u-3d",
+        "convpscfu",
+        lambda: (np.ones((5, 5, 3)), np.ones((1, 3, 3, 3))),
+        {},
+        "u",
+        says="must have 4 dimensions (n, h, w, c)",
     ),
 )

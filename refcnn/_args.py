@@ -67,7 +67,7 @@ def as_array(value: Any, name: str, ndim: int | None, layout: str) -> np.ndarray
         raise TypeError(f"{name} must hold real numbers, got complex dtype {array.dtype}")
     if ndim is not None and array.ndim != ndim:
         raise ValueError(
-            f"{name} must have {ndim} dimensions {layout}, got {array.ndim} "
+            f"{name} must have {ndim} dimension{'s' * (ndim != 1)} {layout}, got {array.ndim} "
             f"with shape {array.shape}"
         )
     return array

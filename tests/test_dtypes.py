@@ -102,6 +102,96 @@ def test_float32_is_computed_in_float32_not_rounded_from_float64(path: str) -> N
             assert share > 0.05, f"{name}: float32 differs from rounded float64 in {share:.1%}"
 
 
+@pytest.mark.parametrize("op", ["max_pooling2d", "average_pooling2d"])
+def test_float32_pooling_gradients_add_up_in_float32(op: str) -> None:
+    """Where windows overlap (4x4 windows, stride 1), an element's gradient
+    is a sum of several shares; in float32 each addition rounds, so the sum
+    differs from the rounded float64 one in many elements. A float32 result
+    equal to the rounded float64 one nearly everywhere would mean the shares
+    were added in float64 (twice the memory) and cast at the end. (A 4x4
+    window's share dz/16 is exact in both precisions: only the adding differs.)"""
+    forward, backward = getattr(refcnn, op), getattr(refcnn, f"{op}_back")
+    rng = np.random.default_rng(3)
+    u = rng.standard_normal((4, 14, 14, 3)).astype(np.float32)
+    z = forward(u, pool_size=4, strides=1)
+    dz = rng.standard_normal(z.shape).astype(np.float32)
+    got = backward(dz, u, z, pool_size=4, strides=1)
+    wide = [a.astype(np.float64) for a in (dz, u, z)]
+    exact = backward(*wide, pool_size=4, strides=1)
+    ones = backward(np.ones(z.shape), *wide[1:], pool_size=4, strides=1)
+    shares = ones * 16 if op == "average_pooling2d" else ones  # how many windows add up there
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, exact, rtol=1e-5, atol=1e-6)
+    summed = shares >= 3
+    assert summed.sum() > 100  # the draw gives enough elements to judge by
+    share = np.mean(got[summed] != exact[summed].astype(np.float32))
+    assert share > 0.1, f"{op}: float32 differs from rounded float64 in {share:.1%}"
+
+
+def test_float32_average_pooling_gradient_adds_float32_shares() -> None:
+    """float32 average pooling backward is the article's rule done in float32:
+    an element in one window receives that window's share ``dz / 9`` rounded
+    to float32; one in two windows (3x3 windows, stride 2: rows and columns
+    2 and 4) the float32 sum of their two float32 shares (exactly, whatever
+    the order). A share kept in float64 until it is added rounds differently."""
+    rng = np.random.default_rng(4)
+    u = rng.standard_normal((50, 7, 7, 4)).astype(np.float32)
+    z = refcnn.average_pooling2d(u, pool_size=3, strides=2)
+    dz = rng.standard_normal(z.shape).astype(np.float32)
+    got = refcnn.average_pooling2d_back(dz, u, z, pool_size=3, strides=2)
+    share = dz / np.float32(9)
+    assert got.dtype == share.dtype == np.float32
+    windows_of = {0: [0], 1: [0], 2: [0, 1], 3: [1], 4: [1, 2], 5: [2], 6: [2]}  # row or column
+    judged = 0
+    for r, rows in windows_of.items():
+        for c, cols in windows_of.items():
+            windows = [(i, j) for i in rows for j in cols]
+            if len(windows) <= 2:
+                (i, j), *rest = windows
+                expected = share[:, i, j]
+                for i, j in rest:
+                    expected = expected + share[:, i, j]  # in float32
+                np.testing.assert_array_equal(got[:, r, c], expected, err_msg=f"{r, c}")
+                judged += len(windows) == 2
+    assert judged == 20
+
+
+# a 1x1 kernel: every element of z, du and dW is one dot product (over c, fn
+# or the batch's positions), with nothing added after it
+ONE_BY_ONE = {
+    "banded": ((2, 6, 4, 6), (8, 1, 1, 6), Banded),
+    "im2col, channels last": ((2, 9, 30, 16), (16, 1, 1, 16), Columns),
+    "im2col, channel-major": ((2, 9, 30, 3), (16, 1, 1, 3), Columns),
+}
+
+
+@pytest.mark.parametrize("path", list(ONE_BY_ONE))
+def test_float32_dot_products_are_float32_ones(path: str) -> None:
+    """Each dot product of a float32 convolution, forward and backward, is
+    a float32 one: it differs from the float64 one rounded to float32 in
+    many elements. (A product of one float32 and one float64 argument, say
+    W left wide in the backward, would be the rounded float64 one.)"""
+    u_shape, w_shape, formulation = ONE_BY_ONE[path]
+    geometry = Geometry((1, 1), (0, 0), (1, 1), u_shape[1:3], np.dtype(np.float32))
+    assert convolution.method(u_shape, w_shape, geometry) is formulation  # the path under test
+    assert (u_shape[3] <= CHANNEL_MAJOR_MAX_C) == path.endswith("channel-major")
+    rng = np.random.default_rng(2)
+    u = rng.standard_normal(u_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    b = np.zeros(w_shape[0], np.float32)
+    z = refcnn.convolution2d(u, w, b)
+    dz = rng.standard_normal(z.shape).astype(np.float32)
+    du, dW, _ = refcnn.convolution2d_back(dz, u, w, b)
+    wide = [a.astype(np.float64) for a in (dz, u, w, b)]
+    z64 = refcnn.convolution2d(*wide[1:])
+    du64, dW64, _ = refcnn.convolution2d_back(*wide)
+    for name, got, exact in (("z", z, z64), ("du", du, du64), ("dW", dW, dW64)):
+        assert got.dtype == np.float32, name
+        np.testing.assert_allclose(got, exact, rtol=1e-4, atol=1e-4 * np.abs(exact).max())
+        share = np.mean(got != exact.astype(np.float32))
+        assert share > 0.1, f"{name}: float32 differs from rounded float64 in {share:.1%}"
+
+
 def test_float32_data_with_integer_weights_stays_float32() -> None:
     z = refcnn.convolution2d(U.astype(np.float32), W, B)
     assert z.dtype == np.float32
@@ -136,6 +226,17 @@ def test_one_float64_argument_makes_the_results_float64(op: str, wide: str) -> N
         results = (getattr(refcnn, op)(make("dz", np.ones(z.shape)), u, z),)
     for result in results:
         assert result.dtype == np.float64, op
+
+
+@pytest.mark.parametrize("wide", ["u", "f"])
+@pytest.mark.parametrize("step", ["conv", "convpscfu"])
+def test_the_step_functions_compute_in_the_promotion_of_u_and_f(step: str, wide: str) -> None:
+    """The article's step functions (no bias) promote as the layer does: one
+    float64 argument of the two makes a float64 result."""
+    u, f = (U[0, :, :, 0], W[0, :, :, 0]) if step == "conv" else (U, W)
+    u = u.astype(np.float64 if wide == "u" else np.float32)
+    f = f.astype(np.float64 if wide == "f" else np.float32)
+    assert getattr(refcnn, step)(u, f).dtype == np.float64
 
 
 @pytest.mark.parametrize("path", list(PATHS))

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import refcnn
 from refcnn import _conv_methods
 from refcnn import convolution as conv_module
+from refcnn import pool as pool_module
 
 
 @st.composite
@@ -144,3 +145,33 @@ def test_overlapping_windows_accumulate(strides) -> None:
     z = refcnn.average_pooling2d(u, 3, 0, strides)
     du = refcnn.average_pooling2d_back(np.ones_like(z), u, z, 3, 0, strides)
     assert np.isclose(du.sum(), z.size)  # each window hands out exactly 1
+
+
+@pytest.mark.parametrize("padding", [(0, 0), (0, 1), (1, 0), (1, 1)])
+@pytest.mark.parametrize("window", [(2, 2), (3, 3), (2, 3)])
+def test_max_pool_paths_agree_where_windows_tile(window, padding) -> None:
+    """Windows that tile the input (strides = window, sizes multiples of it:
+    the article's 2x2 pooling of an even-sized image) take a faster path
+    when nothing is padded; padded on either axis, they take the general
+    one. Both give the same maxima and routes on each of these geometries."""
+    rng = np.random.default_rng(5)
+    u = rng.standard_normal((2, 2 * window[0], 3 * window[1], 3))  # some windows all < 0
+    args = (window, padding, window)
+    results, tiled_calls, fast = [], [], pool_module._tiled_max
+
+    def counted(*call_args):  # the fast path's maximum: it must be the path taken
+        tiled_calls.append(call_args)
+        return fast(*call_args)
+
+    for tiled in (True, False):
+        with pytest.MonkeyPatch.context() as patch:
+            if tiled:
+                patch.setattr(pool_module, "_tiled_max", counted)
+            else:
+                patch.setattr(pool_module, "tiles", lambda *args: None)
+            z = refcnn.max_pooling2d(u, *args)
+            dz = np.cos(np.arange(z.size)).reshape(z.shape)
+            results.append((z, refcnn.max_pooling2d_back(dz, u, z, *args)))
+    for first, other in zip(*results, strict=True):
+        np.testing.assert_array_equal(first, other)
+    assert bool(tiled_calls) == (padding == (0, 0))  # the path under test

@@ -33,3 +33,14 @@ def test_article_api_is_top_level() -> None:
     for name in ARTICLE_API:
         assert callable(getattr(refcnn, name)), name
         assert name in refcnn.__all__
+
+
+def test_the_layer_modules_star_import_their_functions() -> None:
+    """``from refcnn.convolution import *`` (and pool, flatten) gives that
+    module's article functions, as the package's own star import does."""
+    found: set[str] = set()
+    for module in ("convolution", "pool", "flatten"):
+        names: dict = {}
+        exec(f"from refcnn.{module} import *", names)
+        found |= {name for name in names if not name.startswith("__")}
+    assert found >= set(ARTICLE_API), set(ARTICLE_API) - found
