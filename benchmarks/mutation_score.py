@@ -285,7 +285,8 @@ def main() -> int:
     if args.retry_survivors:
         todo = [m for m, r in results.items() if not r["killed"]
                 and (args.retry_survivors == "all" or m.key not in equivalent)]  # fmt: skip
-        results = {m: r for m, r in results.items() if m not in todo}
+        retried = set(todo)
+        results = {m: r for m, r in results.items() if m not in retried}
     start = time.monotonic()
     interrupted = False
     with tempfile.TemporaryDirectory() as folder, \
@@ -331,7 +332,8 @@ def _journalled(mutants: list[mt.Mutant], journal: Path | None) -> dict[mt.Mutan
         except json.JSONDecodeError:
             continue
         found[entry.pop("mutant")] = entry
-    return {m: found[_fingerprint(m)] for m in mutants if _fingerprint(m) in found}
+    prints = {m: _fingerprint(m) for m in mutants}
+    return {m: found[key] for m, key in prints.items() if key in found}
 
 
 def report(results: dict, equivalent: dict, seconds: float, path: Path | None) -> int:

@@ -70,6 +70,19 @@ PATHS = {
 }
 
 
+def _takes(path: str, u_shape: tuple, w_shape: tuple, geometry: Geometry, formulation) -> None:
+    """The path under test: the formulation this shape selects, and the
+    im2col layout the path's name says."""
+    assert convolution.method(u_shape, w_shape, geometry) is formulation
+    assert (u_shape[3] <= CHANNEL_MAJOR_MAX_C) == path.endswith("channel-major")
+
+
+def _apart_from_rounded(got: np.ndarray, exact: np.ndarray) -> float:
+    """The share of elements where a float32 result differs from the float64
+    one rounded to float32 (near 0: the work was done in float64 and cast)."""
+    return float(np.mean(got != exact.astype(np.float32)))
+
+
 @pytest.mark.parametrize("path", list(PATHS))
 def test_float32_is_computed_in_float32_not_rounded_from_float64(path: str) -> None:
     """A float64 computation rounded to float32 is correctly rounded in every
@@ -85,8 +98,7 @@ def test_float32_is_computed_in_float32_not_rounded_from_float64(path: str) -> N
     b = np.zeros(w_shape[0], np.float32)
     out_hw = (u_shape[1] - w_shape[1] + 3, u_shape[2] - w_shape[2] + 3)
     geometry = Geometry(w_shape[1:3], (1, 1), (1, 1), out_hw, np.dtype(np.float32))
-    assert convolution.method(u_shape, w_shape, geometry) is formulation  # the path under test
-    assert (u_shape[3] <= CHANNEL_MAJOR_MAX_C) == path.endswith("channel-major")
+    _takes(path, u_shape, w_shape, geometry, formulation)
     wide = [a.astype(np.float64) for a in (u, w, b)]
     z32, z64 = refcnn.convolution2d(u, w, b, padding=1), refcnn.convolution2d(*wide, padding=1)
     back32 = refcnn.convolution2d_back(z32, u, w, b, padding=1)
@@ -98,7 +110,7 @@ def test_float32_is_computed_in_float32_not_rounded_from_float64(path: str) -> N
         assert got.dtype == np.float32, name
         np.testing.assert_allclose(got, exact, rtol=1e-4, atol=1e-4 * np.abs(exact).max())
         if name != "db":  # a few sums of one product each may round alike
-            share = np.mean(got != exact.astype(np.float32))
+            share = _apart_from_rounded(got, exact)
             assert share > 0.05, f"{name}: float32 differs from rounded float64 in {share:.1%}"
 
 
@@ -124,7 +136,7 @@ def test_float32_pooling_gradients_add_up_in_float32(op: str) -> None:
     np.testing.assert_allclose(got, exact, rtol=1e-5, atol=1e-6)
     summed = shares >= 3
     assert summed.sum() > 100  # the draw gives enough elements to judge by
-    share = np.mean(got[summed] != exact[summed].astype(np.float32))
+    share = _apart_from_rounded(got[summed], exact[summed])
     assert share > 0.1, f"{op}: float32 differs from rounded float64 in {share:.1%}"
 
 
@@ -173,8 +185,7 @@ def test_float32_dot_products_are_float32_ones(path: str) -> None:
     W left wide in the backward, would be the rounded float64 one.)"""
     u_shape, w_shape, formulation = ONE_BY_ONE[path]
     geometry = Geometry((1, 1), (0, 0), (1, 1), u_shape[1:3], np.dtype(np.float32))
-    assert convolution.method(u_shape, w_shape, geometry) is formulation  # the path under test
-    assert (u_shape[3] <= CHANNEL_MAJOR_MAX_C) == path.endswith("channel-major")
+    _takes(path, u_shape, w_shape, geometry, formulation)
     rng = np.random.default_rng(2)
     u = rng.standard_normal(u_shape).astype(np.float32)
     w = rng.standard_normal(w_shape).astype(np.float32)
@@ -188,7 +199,7 @@ def test_float32_dot_products_are_float32_ones(path: str) -> None:
     for name, got, exact in (("z", z, z64), ("du", du, du64), ("dW", dW, dW64)):
         assert got.dtype == np.float32, name
         np.testing.assert_allclose(got, exact, rtol=1e-4, atol=1e-4 * np.abs(exact).max())
-        share = np.mean(got != exact.astype(np.float32))
+        share = _apart_from_rounded(got, exact)
         assert share > 0.1, f"{name}: float32 differs from rounded float64 in {share:.1%}"
 
 
