@@ -236,6 +236,10 @@ def _serve(config: pytest.Config, parent: int, commands: int, replies: int, note
         nodeid, _, next_id = line.rstrip("\n").partition("\t")
         item = items[nodeid]
         notes.clear()
+        # The previous test was told its successor, but the parent may have
+        # reported that one as not run without sending it: tear down what
+        # this test does not share, as pytest would have after that test.
+        session._setupstate.teardown_exact(item)
         reports = runtestprotocol(item, log=False, nextitem=items.get(next_id))
         data = [config.hook.pytest_report_to_serializable(config=config, report=r) for r in reports]
         _send(replies, _REPORTS, pickle.dumps(data))

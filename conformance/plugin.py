@@ -263,17 +263,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if call.when == "call" and isolation.in_suite(item, SUITE_DIR):
         if TALLY in item.stash:
             item.user_properties.append(("tally", item.stash[TALLY].as_dict()))
-        if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
-            item.user_properties.append(("failure", failure_of(call.excinfo.value)))
+    if (
+        call.when in ("setup", "call")
+        and call.excinfo is not None
+        and not call.excinfo.errisinstance(pytest.skip.Exception)
+        and isolation.in_suite(item, SUITE_DIR)
+    ):
+        item.user_properties.append(("failure", failure_of(call.excinfo.value, call.when)))
     yield
 
 
-def failure_of(exc: BaseException) -> dict:
+def failure_of(exc: BaseException, when: str = "call") -> dict:
     """The verdict's record of a failure: the suite's own failures know their
     kind; what the implementation raised where no check wrapped the call is
     ``raised``; hypothesis' Flaky means the implementation did not give the
-    same result twice; another AssertionError is a value check of a test
-    without corners; anything else is an error of the suite itself."""
+    same result twice; another AssertionError in a test's call is a value
+    check of a test without corners; anything else (an AssertionError in
+    the setup too: pytest's own, the implementation is not called there) is
+    an error of the suite itself."""
     if isinstance(exc, ch.ConformanceError):
         return exc.as_dict()
     message = (str(exc).strip().splitlines() or [""])[0][:300]
@@ -288,7 +295,7 @@ def failure_of(exc: BaseException) -> dict:
             "message": "the implementation did not fail the same way twice on the same input "
             f"(nondeterministic, or state kept between calls): {message}",
         }
-    if isinstance(exc, AssertionError):
+    if isinstance(exc, AssertionError) and when == "call":
         return {"kind": "wrong values", "message": message}
     return {
         "kind": "suite error",

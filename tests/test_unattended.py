@@ -436,6 +436,43 @@ def test_a_hang_costs_one_time_limit_per_op_and_corner(workers: str, tmp_path: P
     assert seconds < 2 * 2 * max(1, int(workers)) + 60
 
 
+def test_a_test_after_one_not_run_starts_clean(tmp_path: Path) -> None:
+    """The child keeps the setup of the test it was told comes next; when
+    the parent reports that one as not run (its op and corner timed out),
+    the next test it sends, from another module, must not inherit that
+    setup. (It did: pytest's "previous item was not torn down properly",
+    blamed on a correct flatten2d as wrong values.)"""
+    # test_hygiene[max_pooling2d-plain] runs, told its successor is
+    # average_pooling2d's, which is not run; then test_flatten_order_is_nhwc
+    keyword = "(max_pooling2d or average_pooling2d) and plain and not defaults"
+    code, verdict, output = run_suite(
+        "tests.impls.hostile.hang", tmp_path,
+        "-k", f"{keyword} or test_flatten_order", "--timeout", "2",
+    )  # fmt: skip
+    assert code == 1, output[-3000:]
+    failures = [
+        (op, check, f["kind"])
+        for op, checks in verdict["ops"].items()
+        for check, cell in checks.items()
+        for f in cell.get("failures", [])
+    ]
+    assert failures == [("average_pooling2d", "golden", "timed out")], failures
+    hygiene = verdict["ops"]["max_pooling2d"]["hygiene"]["corners"]["plain"]["status"]
+    assert hygiene == "pass"  # its successor, average_pooling2d's, was not run
+    assert verdict["ops"]["flatten2d"]["semantics"]["status"] == "pass"
+    assert not verdict["suite_errors"]
+
+
+def test_an_assertion_in_a_setup_is_the_suites() -> None:
+    """The implementation is not called in a test's setup: an AssertionError
+    there (pytest's own) is a suite error, never wrong values."""
+    from refcnn.conformance.plugin import failure_of
+
+    setup = failure_of(AssertionError("previous item was not torn down properly"), "setup")
+    assert setup["kind"] == "suite error" and "suite's own code" in setup["message"]
+    assert failure_of(AssertionError("values differ"), "call")["kind"] == "wrong values"
+
+
 def test_a_spent_budget_is_never_a_pass(tmp_path: Path) -> None:
     code, verdict, output = run_suite(
         "refcnn", tmp_path, "-k", "convolution2d and test_forward", "--budget", "0.5"
