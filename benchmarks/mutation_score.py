@@ -150,7 +150,7 @@ def _suite(impl: str, keyword: str, pythonpath: tuple[str, ...]) -> tuple[bool, 
 REFCNN_TESTS = (
     ("tests/test_edge_cases.py", "tests/test_shapes.py", "tests/test_dtypes.py",
      "tests/test_validation_messages.py", "tests/test_nonfinite.py", "tests/test_model.py",
-     "tests/test_hygiene_any_array.py", "tests/test_import.py"),
+     "tests/test_hygiene_any_array.py", "tests/test_import.py", "tests/test_read_only_inputs.py"),
     ("tests/test_parallel.py",
      "tests/test_golden_fixtures.py::test_check_passes_on_the_committed_fixtures"),
 )  # fmt: skip

@@ -15,6 +15,7 @@ import refcnn
 from refcnn import convolution
 from refcnn._args import as_pair
 from refcnn._conv_methods import Banded, Columns, Geometry
+from refcnn.pool import tiles
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NaN and inf arithmetic
 torch = pytest.importorskip("torch")
@@ -91,18 +92,21 @@ POOLS = {
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("poison", list(POISON))
-@pytest.mark.parametrize(("pool", "params"), [
-    (pool, params)
+@pytest.mark.parametrize(("pool", "params", "size"), [
+    (pool, params, size)
     for pool in POOLS
-    for params in ({"pool_size": 2}, {"pool_size": 3, "padding": 1, "strides": 2},
-                   {"pool_size": 2, "strides": 1})
+    for params, size in (({"pool_size": 2}, 7), ({"pool_size": 3, "padding": 1, "strides": 2}, 7),
+                         ({"pool_size": 2, "strides": 1}, 7),
+                         ({"pool_size": 2}, 8))  # windows that tile u: refcnn's tiled path
 ])  # fmt: skip
 def test_pooling_spreads_non_finite_values_as_torch_does(
-    pool: str, params: dict, poison: str, dtype: type
+    pool: str, params: dict, size: int, poison: str, dtype: type
 ) -> None:
     forward, backward, reference = POOLS[pool]
     rng = np.random.default_rng(5)
-    u = _poisoned((2, 7, 7, 3), POISON[poison], rng).astype(dtype)
+    u = _poisoned((2, size, size, 3), POISON[poison], rng).astype(dtype)
+    tiled = tiles(u, (2, 2), (0, 0), (2, 2), (size // 2, size // 2)) is not None
+    assert tiled == (size == 8)  # the path under test
     z = forward(u, **params)
     dz = rng.standard_normal(z.shape).astype(dtype)
     z_torch, grads = _torch_forward_backward(reference, u, {"arrays": {}, "params": params}, dz)
