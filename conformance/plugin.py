@@ -260,16 +260,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     skipped = call.excinfo.value if call.excinfo is not None else None
     if isinstance(skipped, impl_mod.StatusSkip):
         item.user_properties.append(("skip", (skipped.status, skipped.msg)))
-    if call.when == "call" and isolation.in_suite(item, SUITE_DIR):
-        if TALLY in item.stash:
+    if call.when in ("setup", "call") and isolation.in_suite(item, SUITE_DIR):
+        if call.when == "call" and TALLY in item.stash:
             item.user_properties.append(("tally", item.stash[TALLY].as_dict()))
-    if (
-        call.when in ("setup", "call")
-        and call.excinfo is not None
-        and not call.excinfo.errisinstance(pytest.skip.Exception)
-        and isolation.in_suite(item, SUITE_DIR)
-    ):
-        item.user_properties.append(("failure", failure_of(call.excinfo.value, call.when)))
+        if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
+            item.user_properties.append(("failure", failure_of(call.excinfo.value, call.when)))
     yield
 
 

@@ -10,9 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import refcnn
-from refcnn import _conv_methods
-from refcnn import convolution as conv_module
 from refcnn import pool as pool_module
+from tests.formulations import FORMULATIONS, forced
 
 
 @st.composite
@@ -30,13 +29,6 @@ def conv_case(draw):
     return u, W, b, (ph, pw), (sh, sw)
 
 
-FORMULATIONS = {  # (banded, channel-major im2col up to this many channels)
-    "banded": (True, 4),
-    "im2col, channel-major": (False, 100),
-    "im2col, row-major": (False, 0),
-}
-
-
 @settings(max_examples=60, derandomize=True, deadline=None)
 @given(conv_case())
 def test_the_three_formulations_agree(case) -> None:
@@ -45,10 +37,8 @@ def test_the_three_formulations_agree(case) -> None:
     where the geometry picks one)."""
     u, W, b, padding, strides = case
     results = []
-    for banded, channel_major_max_c in FORMULATIONS.values():
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(conv_module, "banded", lambda *args, banded=banded: banded)
-            patch.setattr(_conv_methods, "CHANNEL_MAJOR_MAX_C", channel_major_max_c)
+    for name in FORMULATIONS:
+        with forced(name):
             z = refcnn.convolution2d(u, W, b, padding, strides)
             dz = np.cos(np.arange(z.size)).reshape(z.shape)
             results.append((z, *refcnn.convolution2d_back(dz, u, W, b, padding, strides)))

@@ -12,19 +12,13 @@ import numpy as np
 import pytest
 
 import refcnn
-from refcnn import _conv_methods
-from refcnn import convolution as conv_module
+from tests.formulations import FORMULATIONS, forced
 
 POOLS = {  # (pool_size, padding, strides), u's shape (n, h, w, c)
     "1x1 windows": ((1, 0, None), (2, 3, 4, 3)),
     "tiled": ((2, 0, None), (2, 4, 6, 3)),
     "overlapping": ((3, 0, 1), (2, 5, 5, 3)),
     "padded": ((2, 1, None), (2, 5, 5, 3)),
-}
-FORMULATIONS = {  # (banded, channel-major im2col up to this many channels)
-    "banded": (True, 4),
-    "im2col, channel-major": (False, 100),
-    "im2col, row-major": (False, 0),
 }
 
 
@@ -61,24 +55,20 @@ def test_pooling_reads_read_only_inputs(pool: str, case: str) -> None:
 
 @pytest.mark.parametrize("formulation", list(FORMULATIONS))
 @pytest.mark.parametrize("padding", [0, 1])
-def test_convolution_reads_read_only_inputs(
-    formulation: str, padding: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    banded, channel_major_max_c = FORMULATIONS[formulation]
-    monkeypatch.setattr(conv_module, "banded", lambda *args: banded)
-    monkeypatch.setattr(_conv_methods, "CHANNEL_MAJOR_MAX_C", channel_major_max_c)
+def test_convolution_reads_read_only_inputs(formulation: str, padding: int) -> None:
     rng = np.random.default_rng(1)
     u, W, b = (
         rng.standard_normal((2, 6, 7, 3)),
         rng.standard_normal((4, 3, 2, 3)),
         rng.standard_normal(4),
     )
-    z = refcnn.convolution2d(u, W, b, padding)
-    dz = np.cos(np.arange(z.size)).reshape(z.shape)
-    _same_as_writable(lambda u, W, b: refcnn.convolution2d(u, W, b, padding), u, W, b)
-    _same_as_writable(
-        lambda dz, u, W, b: refcnn.convolution2d_back(dz, u, W, b, padding), dz, u, W, b
-    )
+    with forced(formulation):
+        z = refcnn.convolution2d(u, W, b, padding)
+        dz = np.cos(np.arange(z.size)).reshape(z.shape)
+        _same_as_writable(lambda u, W, b: refcnn.convolution2d(u, W, b, padding), u, W, b)
+        _same_as_writable(
+            lambda dz, u, W, b: refcnn.convolution2d_back(dz, u, W, b, padding), dz, u, W, b
+        )
 
 
 def test_flatten_reads_read_only_inputs() -> None:
