@@ -118,6 +118,23 @@ def _exactly_equal(got: np.ndarray, expected: np.ndarray) -> bool:
         return False
 
 
+def _first_difference(got: np.ndarray, expected: np.ndarray) -> str:
+    """Where non-numeric values first differ from the expected ones (the
+    first element, where they cannot be compared element by element)."""
+    try:
+        with np.errstate(all="ignore"):
+            differs = np.asarray(got != expected, dtype=bool)
+        if differs.shape == got.shape and differs.any():
+            index = tuple(int(i) for i in np.argwhere(differs)[0])
+            return (
+                f"first at index {index}: expected {expected[index].item()!r}, "
+                f"got {got[index].item()!r:.60}"
+            )
+    except Exception:
+        pass
+    return f"first element {got.flat[0]!r:.60}"
+
+
 def _dtype_note(got: np.ndarray, input_dtype: Any) -> str:
     """Names the output dtype when it differs from the input's."""
     if input_dtype is None or got.dtype == np.dtype(input_dtype):
@@ -172,8 +189,8 @@ def assert_close(
         if not _exactly_equal(got, expected):
             kind = "wrong dtype"
             problem = (
-                f"returned {got.dtype} values where {expected.dtype} ones are expected "
-                f"(first element {got.flat[0]!r:.60})"
+                f"returned {got.dtype} values where {expected.dtype} ones are expected, "
+                f"and they differ ({_first_difference(got, expected)})"
                 if got.size
                 else f"returned dtype {got.dtype}, expected {expected.dtype}"
             )

@@ -38,12 +38,15 @@ def _as_array(value: Any) -> np.ndarray | None:
 
 
 def _slices(name: str, array: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    """The 2-D matrices of an array, titled with their index."""
-    if array.ndim == 4:
+    """The 2-D matrices of an array, titled with their index: NHWC's (h, w)
+    per (sample, channel); an array of more dimensions (a wrong output, say
+    ``(1, n, h, w, c)``) by its last three axes the same way."""
+    if array.ndim >= 4:
+        lead = array.shape[:-3]
         return [
-            (f"{name}[{i},:,:,{j}]", array[i, :, :, j])
-            for i in range(array.shape[0])
-            for j in range(array.shape[3])
+            (f"{name}[{','.join(map(str, index))},:,:,{j}]", array[(*index, Ellipsis, j)])
+            for index in np.ndindex(*lead)
+            for j in range(array.shape[-1])
         ]
     if array.ndim == 3:
         return [(f"{name}[:,:,{j}]", array[:, :, j]) for j in range(array.shape[2])]

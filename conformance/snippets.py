@@ -49,6 +49,8 @@ def reproduction(
     lines.append(f"got = {call}{pick}")
     if expected is not None:
         lines.append(f"expected = {literal(expected)}")
+        # first the shape: a wrong one may broadcast against the expected one
+        lines.append("assert np.shape(got) == expected.shape, np.shape(got)")
         lines.append("scale = max(1.0, float(np.abs(expected).max(initial=0.0)))")
         lines.append(
             f"assert np.abs(np.asarray(got) - expected).max(initial=0.0) <= {rtol!r} * scale"

@@ -203,7 +203,8 @@ def test_gradient_matches_finite_differences(
         where = _where(op, "gradient", corner, dtype, sample)
         forward = cl.Caller(impl, op, where)
         z = np.asarray(forward(sample.arrays, params))
-        _check_forward_first(impl, op, forward, z, oracle.forward(op, sample), sample, params)
+        right = oracle.forward(op, sample)
+        _check_forward_first(impl, op, forward, z, right, sample, params, dtype)
         dz = _grad_output(data, z.shape, dtype)
         rng = np.random.default_rng(data.draw(hh.seeds(), label="directions seed"))
 
@@ -234,12 +235,18 @@ def test_gradient_matches_finite_differences(
     run_examples(request, count, body, explaining, "gradient")
 
 
-def _check_forward_first(impl, op: ot.Op, forward, z, expected, sample: Sample, params) -> None:
+def _check_forward_first(
+    impl, op: ot.Op, forward, z, expected, sample: Sample, params, dtype: str
+) -> None:
     """The gradient check's forward on its own inputs: right, and the same
-    on a second call; else the cell fails as a wrong forward, not a backward."""
+    on a second call; else the cell fails as a wrong forward, not a backward.
+    Judged at the tolerance of the inputs' ``dtype``, as the forward check
+    judges it: a forward that returns a narrower dtype (float32 roundings of
+    float64 results) fails here, not in finite differences of those
+    roundings, which would blame a right backward."""
     __tracebackhide__ = True
     where = f"{op.name} gradient, checking the forward first"
-    rtol = tol.rtol_for(z.dtype if z.dtype.kind == "f" else "float64", op.rtol)
+    rtol = tol.rtol_for(dtype, op.rtol)
     try:
         ch.check_forward(impl, op, z, expected, sample.arrays, params, rtol, where)
         again = np.asarray(forward(sample.arrays, params))
@@ -304,26 +311,27 @@ def _own_outputs(impl, op: ot.Op, where: str, backward: bool, first, second, par
     outputs = {("d" + k if backward else k): v for k, v in outputs.items()}
     call = caller.source(params)
     arguments = caller.arguments(first, params)
-    hy.assert_owns_memory(
-        outputs,
-        caller.handed,
-        where,
-        lambda: sn.alias_snippet(impl.name, caller.imports, arguments, call),
-        params,
-        views=impl.strict,
-        passthrough=op.passthrough,
-    )
-    kept = {k: copy for k, v in outputs.items() if (copy := hy.snapshot(v)) is not None}
-    caller(second, params)
-    hy.assert_kept(
-        outputs,
-        kept,
-        where,
-        lambda: sn.reuse_snippet(
-            impl.name, caller.imports, arguments, caller.arguments(second, params), call
-        ),
-        params,
-    )
+    with ch.failing_in("backward" if backward else "forward"):
+        hy.assert_owns_memory(
+            outputs,
+            caller.handed,
+            where,
+            lambda: sn.alias_snippet(impl.name, caller.imports, arguments, call),
+            params,
+            views=impl.strict,
+            passthrough=op.passthrough,
+        )
+        kept = {k: copy for k, v in outputs.items() if (copy := hy.snapshot(v)) is not None}
+        caller(second, params)
+        hy.assert_kept(
+            outputs,
+            kept,
+            where,
+            lambda: sn.reuse_snippet(
+                impl.name, caller.imports, arguments, caller.arguments(second, params), call
+            ),
+            params,
+        )
 
 
 @pytest.mark.parametrize("op", DEFAULTS)

@@ -78,7 +78,9 @@ def test_average_pooling_counts_padded_zeros(impl) -> None:
     u = np.full((1, 2, 2, 1), 4.0)
     impl.require_corner("average_pooling2d", "padding")
     got = np.asarray(impl.require("average_pooling2d")(u, pool_size=2, padding=1, strides=2))
-    assert got[0, 0, 0, 0] == 1.0  # one 4 and three padded zeros, divided by 4
+    # each window: one 4 and three padded zeros, divided by 4 (the whole
+    # array compared: a wrong shape that broadcasts must not pass)
+    np.testing.assert_array_equal(got, np.full((1, 2, 2, 1), 1.0))
     _, F = _torch()
     excluded = nhwc(F.avg_pool2d(nchw(u), 2, stride=2, padding=1, count_include_pad=False))
     assert excluded[0, 0, 0, 0] == 4.0
@@ -88,7 +90,7 @@ def test_average_pooling_counts_padded_zeros(impl) -> None:
 def test_flatten_order_is_nhwc(impl) -> None:
     u = np.arange(8.0).reshape(1, 2, 2, 2)
     got = np.asarray(impl.require("flatten2d")(u))
-    np.testing.assert_array_equal(got[0], np.arange(8.0))  # (h, w, c) row-major
+    np.testing.assert_array_equal(got, np.arange(8.0)[None])  # (h, w, c) row-major
     torch, _ = _torch()
     assert not np.array_equal(torch.flatten(nchw(u), 1).numpy()[0], got[0])
 
@@ -102,7 +104,7 @@ def test_ties_go_to_the_first_maximum(impl) -> None:
             np.array([[[[1.0]]]]), u, np.array([[[[1.0]]]]), pool_size=2
         )
     )
-    np.testing.assert_array_equal(du[0, :, :, 0], [[1.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(du, np.array([[1.0, 0.0], [0.0, 0.0]]).reshape(1, 2, 2, 1))
 
 
 def torch_from(u: np.ndarray):
