@@ -264,19 +264,47 @@ def _functions(namespace: Mapping[str, Any], label: str, scratch: Path) -> _Targ
             f"impl: {label} holds none of the article's functions (convolution2d, "
             "max_pooling2d, ...)"
         )
-    unsent = []
-    for name, value in chosen.items():
-        try:
-            cloudpickle.dumps(value)
-        except Exception as exc:
-            unsent.append(f"{name} ({type(exc).__name__}: {exc})"[:200])
-    if unsent:
-        raise UsageError(
-            "impl: these cannot be sent to the suite's sandbox process: " + "; ".join(unsent)
-        )
-    path = scratch / "functions.pickle"
-    path.write_bytes(cloudpickle.dumps((label, chosen)))
+    by_value = _modules_by_value(chosen.values())
+    for module in by_value:
+        cloudpickle.register_pickle_by_value(module)
+    try:
+        unsent = []
+        for name, value in chosen.items():
+            try:
+                cloudpickle.dumps(value)
+            except Exception as exc:
+                unsent.append(f"{name} ({type(exc).__name__}: {exc})"[:200])
+        if unsent:
+            raise UsageError(
+                "impl: these cannot be sent to the suite's worker process: " + "; ".join(unsent)
+            )
+        path = scratch / "functions.pickle"
+        path.write_bytes(cloudpickle.dumps((label, chosen)))
+    finally:
+        for module in by_value:
+            cloudpickle.unregister_pickle_by_value(module)
     return _Target(ld.FUNCTIONS + str(path), label)
+
+
+def _modules_by_value(values: Iterable[Any]) -> list[Any]:
+    """The modules the functions come from that the worker may not be able
+    to import (a folder the caller put on sys.path, ``os.pardir``): every
+    one that is not an installed package, the standard library or refcnn;
+    their functions travel by value, with what they use."""
+    import sysconfig
+
+    installed = {sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib", "platstdlib")}
+    found: dict[str, Any] = {}
+    for value in values:
+        top = str(getattr(value, "__module__", "") or "").partition(".")[0]
+        module = sys.modules.get(top)
+        origin = getattr(module, "__file__", None)
+        if module is None or top in ("__main__", "refcnn") or top in found or not origin:
+            continue
+        where = str(Path(origin).resolve())
+        if not any(where.startswith(str(Path(p).resolve()) + os.sep) for p in installed):
+            found[top] = module
+    return list(found.values())
 
 
 # --- the session ---------------------------------------------------------------------
@@ -358,13 +386,19 @@ class _Progress:
             self.failed += marks.count("F") + marks.count("E")
             if self.stream is not None:
                 total = f"/{self.total}" if self.total else ""
-                self.stream.write(
-                    f"\rrefcnn conformance: {self.done}{total} tests, {self.failed} failed"
-                )
+                text = f"refcnn conformance: {self.done}{total} tests, {self.failed} failed"
+                # a terminal redraws one line; a log (a file, a notebook's pipe) gets lines
+                self.stream.write(f"\r{text}" if self._terminal() else f"{text}\n")
                 self.stream.flush()
 
+    def _terminal(self) -> bool:
+        try:
+            return bool(self.stream is not None and self.stream.isatty())
+        except (AttributeError, ValueError):
+            return False
+
     def close(self) -> None:
-        if self.stream is not None and self.done:
+        if self.stream is not None and self.done and self._terminal():
             self.stream.write("\n")
             self.stream.flush()
 
@@ -452,10 +486,21 @@ def check(
         )  # fmt: skip
         code, output, interrupted = _run(command, target.cwd or Path.cwd(), env, echo, progress)
         label = target.label or os.environ.get(opts.ENV_VAR) or opts.REFERENCE
-        verdict = _read(scratch / "verdict.json", code, output, interrupted, label)
+        verdict = _read(scratch / "verdict.json", code, output, interrupted, label, not echo)
     if interrupted or verdict.interrupted:
         raise Interrupted(verdict)
     return verdict
+
+
+def _in_python(message: str) -> str:
+    """A usage error of the session, in check()'s terms."""
+    message = re.sub(r"(^|; )--impl ", r"\1check(impl=...): ", message)
+    return message.replace(
+        "Pass an importable module path, e.g. --impl mypackage.layers, with its folder on "
+        "PYTHONPATH, or the path of a .py file, a package folder or an .ipynb notebook.",
+        "Give check() the module itself, globals(), a dict of the functions, an importable "
+        "module's name, or the path of a .py file, a package folder or an .ipynb notebook.",
+    )
 
 
 def _path(path: str | os.PathLike | None, elsewhere: bool) -> str | None:
@@ -578,16 +623,21 @@ def _restore_sigterm(previous: Any) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _read(path: str | Path, code: int, output: str, interrupted: bool, label: str) -> Verdict:
+def _read(
+    path: str | Path, code: int, output: str, interrupted: bool, label: str, python: bool = False
+) -> Verdict:
     """The session's verdict: its JSON report, or a verdict that says how it
-    ended without one; UsageError for a run that ended with a usage error."""
+    ended without one; UsageError for a run that ended with a usage error
+    (said to a Python caller, ``python``, in check()'s terms, not the
+    command line's)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         data = None
     if code == USAGE_ERROR and not interrupted:
         errors = [line[7:] for line in output.splitlines() if line.startswith("ERROR: ")]
-        raise UsageError("; ".join(errors) or output.strip()[-500:] or "usage error")
+        message = "; ".join(errors) or output.strip()[-500:] or "usage error"
+        raise UsageError(_in_python(message) if python else message)
     if data is None:
         return _failed_run(label, code, output, interrupted)
     return Verdict.from_json(data, exit_code=code)

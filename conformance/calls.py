@@ -5,31 +5,14 @@ that says whose it is, its inputs checked for writes afterwards.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
+from . import boundary as bd
 from . import hygiene as hy
-from . import isolation, op_table
+from . import op_table
 from . import snippets as sn
 from .checks import ConformanceError, failing_in
-
-_SUITE_DIR = str(Path(__file__).resolve().parent)
-
-
-def _origin(exc: BaseException) -> str:
-    """Where the implementation raised: the deepest frame outside NumPy and
-    this suite, e.g. ``mylayers.py:42 in conv_forward``."""
-    frames = [
-        f
-        for f in traceback.extract_tb(exc.__traceback__)
-        if not f.filename.startswith(_SUITE_DIR) and "/numpy/" not in f.filename
-    ]
-    if not frames:
-        return ""
-    frame = frames[-1]
-    return f" (at {Path(frame.filename).name}:{frame.lineno} in {frame.name})"
 
 
 def call_implementation(
@@ -52,34 +35,38 @@ def call_implementation(
         ours = type(exc).__module__.startswith(("_pytest", "pytest"))
         if ours or not (isinstance(exc, Exception) or from_implementation(exc)):
             raise
-        text = (str(exc).strip().splitlines() or [""])[0][:300]
+        name, text, origin = exception_fields(exc)
         if not isinstance(exc, Exception):
             raise ConformanceError(
                 "crashed",
                 what,
-                f"the implementation raised {type(exc).__name__}({text}){_origin(exc)}, "
-                "which would end the test run",
+                f"the implementation raised {name}({text}){origin}, which would end the test run",
                 repro(),
-                exception=type(exc).__name__,
+                exception=name,
                 params=params,
             ) from exc
         raise ConformanceError(
-            "raised",
-            what,
-            f"{type(exc).__name__}: {text}{_origin(exc)}",
-            repro(),
-            exception=type(exc).__name__,
-            params=params,
+            "raised", what, f"{name}: {text}{origin}", repro(), exception=name, params=params
         ) from exc
 
 
-FROM_IMPLEMENTATION = "_refcnn_from_implementation"
+FROM_IMPLEMENTATION = bd.FROM_IMPLEMENTATION
 
 
 def from_implementation(exc: BaseException) -> bool:
-    """True for an exception that the implementation's code raised (marked by
-    :meth:`Implementation.require`'s guard), not the suite or pytest."""
+    """True for an exception that the implementation's code raised (in the
+    worker: :class:`conformance.boundary.ImplementationError`), not the
+    suite or pytest."""
     return bool(getattr(exc, FROM_IMPLEMENTATION, False))
+
+
+def exception_fields(exc: BaseException) -> tuple[str, str, str]:
+    """(type name, first line, where it was raised) of an exception: the
+    implementation's as the worker described it; the suite's own (its glue
+    choking on what came back) as it is."""
+    if isinstance(exc, (bd.ImplementationError, bd.ImplementationExit)):
+        return exc.type_name, exc.text, exc.origin
+    return type(exc).__name__, (str(exc).strip().splitlines() or [""])[0][:300], ""
 
 
 class Caller:
@@ -108,17 +95,25 @@ class Caller:
         __tracebackhide__ = True
         impl, op = self.impl, self.op
         arrays, call = self.arguments(values, params), self.source(params)
-        handed, handed_params = hy.copies(values), hy.copies(params)
-        self.handed = {**handed, **handed_params}
+        # The worker gets its own copies; what it changed comes back.
+        handed, handed_params = dict(values), dict(params)
         run = op.call_backward if self.backward else op.call_forward
-        isolation.note_call(f"{call} (during {self.where})")
+        boundary = impl.boundary
+        boundary.call_text = f"{call} (during {self.where})"
+        boundary.changed.clear()
         with failing_in("backward" if self.backward else "forward"):
-            result = call_implementation(
-                lambda: run(impl.require, handed, handed_params),
-                self.where,
-                lambda: sn.raise_snippet(impl.name, self.imports, arrays, call),
-                params,
-            )
+            try:
+                result = call_implementation(
+                    lambda: run(impl.require, handed, handed_params),
+                    self.where,
+                    lambda: sn.raise_snippet(impl.name, self.imports, arrays, call),
+                    params,
+                )
+            finally:
+                self.handed = {
+                    k: boundary.changed.get(id(v), v)
+                    for k, v in {**handed, **handed_params}.items()
+                }
             hy.assert_unchanged(
                 self.handed,
                 {**values, **params},

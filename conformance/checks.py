@@ -22,7 +22,7 @@ values that do not equal the expected ones exactly; and refcnn's own dtype
 policy, only with --strict-policies), ``crashed`` (the implementation ended
 the test's process: a signal, ``os._exit``, ``sys.exit``, a
 KeyboardInterrupt of its own) and ``timed out`` (see
-:mod:`conformance.isolation`). ``suite error`` is an error of the suite's
+:mod:`conformance.boundary`). ``suite error`` is an error of the suite's
 own code, never the implementation's.
 """
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .checks import ConformanceError
+from .protocol import memory_of
 
 
 def copies(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -43,37 +44,6 @@ def assert_unchanged(
         )
 
 
-def memory_of(value: Any) -> np.ndarray | None:
-    """A NumPy array over ``value``'s own memory, without copying, for any
-    array type that exposes it (NumPy, DLPack: torch, JAX, CuPy on the CPU;
-    ``__array_interface__``; the buffer protocol); None when it does not."""
-    if isinstance(value, np.ndarray):
-        return value
-    if value is None or isinstance(value, (int, float, complex, str)):
-        return None
-    candidates = [value]
-    if callable(getattr(value, "detach", None)):  # torch refuses DLPack with autograd
-        try:
-            candidates.append(value.detach())
-        except Exception:
-            pass
-    for candidate in candidates:
-        if hasattr(candidate, "__dlpack__"):
-            try:
-                return np.from_dlpack(candidate)
-            except Exception:
-                continue
-    if hasattr(value, "__array_interface__"):
-        try:
-            return np.asarray(value)
-        except Exception:
-            return None
-    try:
-        return np.asarray(memoryview(value))
-    except TypeError:
-        return None
-
-
 def snapshot(value: Any) -> np.ndarray | None:
     """A NumPy copy of an output of any array type (None for no array)."""
     memory = memory_of(value)
@@ -93,6 +63,7 @@ def assert_owns_memory(
     repro: Callable[[], str],
     params: Mapping[str, Any],
     *,
+    facts: Callable[[Any], tuple[Any, Any, str] | None],
     views: bool = False,
     passthrough: bool = False,
 ) -> None:
@@ -100,20 +71,24 @@ def assert_owns_memory(
     ``passthrough``). A view of an input (``u.reshape(...)``, as the article's
     flatten returns) is allowed; ``views=True`` (--strict-policies) reports
     it too, since a caller that updates such an output in place changes the
-    input. Outputs of other array types (a torch tensor) are compared by the
-    memory they expose."""
+    input. Only the worker sees the objects: ``facts(output)`` is what it
+    observed, (the input it is, the input it shares memory with, its type's
+    name when it is no ndarray), or None."""
     __tracebackhide__ = True
     for out_name, out in outputs.items():
-        memory = memory_of(out)
+        observed = facts(out)
+        if observed is None:
+            continue
+        same, shares, kind = observed
         for in_name, value in inputs.items():
-            if memory is None or not isinstance(value, np.ndarray):
+            if not isinstance(value, np.ndarray):
                 continue
-            if out is value and not passthrough:
+            if same is value and not passthrough:
                 problem = f"the output {out_name} is the input {in_name} itself, not a result"
-            elif views and out is not value and memory.size and np.shares_memory(memory, value):
-                kind = "" if isinstance(out, np.ndarray) else f" ({type(out).__name__})"
+            elif views and same is None and shares is value:
+                kind_text = f" ({kind})" if kind else ""
                 problem = (
-                    f"the output {out_name}{kind} shares memory with the input {in_name} (a "
+                    f"the output {out_name}{kind_text} shares memory with the input {in_name} (a "
                     "view; reported under --strict-policies only)"
                 )
             else:
@@ -128,9 +103,9 @@ def assert_kept(
     repro: Callable[[], str],
     params: Mapping[str, Any],
 ) -> None:
-    """Outputs of a first call (``first``, of any array type; ``kept``: their
-    NumPy copies made right after it) are unchanged after a second call with
-    other inputs (no buffer reused across calls)."""
+    """Outputs of a first call (``first``: as the worker holds them after a
+    second call with other inputs; ``kept``: their copies made right after
+    the first) are unchanged: no buffer reused across calls."""
     __tracebackhide__ = True
     for name, copy in kept.items():
         now = snapshot(first[name])

@@ -18,18 +18,14 @@ without them.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from . import calls as cl
-from . import isolation
-from . import loading as ld
+from . import boundary as bd
 from . import op_table as ot
 from .corners import CORNERS
 from .options import DECLARATION, ENV_VAR, REFERENCE
@@ -66,10 +62,12 @@ class DeclarationError(ValueError):
 class Implementation:
     """``name``: what snippets import from (``<...>`` where nothing can be
     imported, see :class:`conformance.loading.Loaded`); ``label``: what the
-    verdict calls it; ``notes``: how it was loaded (a notebook's cells)."""
+    verdict calls it; ``notes``: how it was loaded (a notebook's cells).
+    Its functions run in the worker (:mod:`conformance.boundary`): what
+    :meth:`get` returns calls them there."""
 
     name: str
-    module: ModuleType
+    boundary: bd.Boundary
     strict: bool  # also check refcnn's own policies (dtype preservation, validation)
     unsupported: dict[str, frozenset[str]] = field(default_factory=dict)  # op -> corners
     declared_by: dict[tuple[str, str], str] = field(default_factory=dict)  # -> where
@@ -78,6 +76,7 @@ class Implementation:
 
     def __post_init__(self) -> None:
         self.label = self.label or self.name
+        self._proxies: dict[str, Callable] = {}
 
     def __repr__(self) -> str:
         return f"Implementation({self.name!r})"
@@ -86,26 +85,31 @@ class Implementation:
     def is_reference(self) -> bool:
         return self.name == REFERENCE
 
+    @property
+    def provided(self) -> dict[str, list | None]:
+        loaded = self.boundary.loaded
+        return loaded.provided if loaded is not None else {}
+
     def get(self, function: str) -> Callable | None:
-        """The module's function of that name; None when it has none (or its
-        ``__all__`` leaves it out)."""
-        exported = getattr(self.module, "__all__", None)
-        if exported is not None and function not in exported:
+        """A callable that calls the module's function of that name in the
+        worker; None when it has none (or its ``__all__`` leaves it out)."""
+        if function not in self.provided:
             return None
-        value = getattr(self.module, function, None)
-        return value if callable(value) else None
+        if function not in self._proxies:
+            self._proxies[function] = bd.proxy(self.boundary, function)
+        return self._proxies[function]
 
     def require(self, function: str) -> Callable:
-        """The function, guarded (see :func:`guarded`), or skip the calling
-        test as *not provided*."""
+        """The function (see :meth:`get`), or skip the calling test as *not
+        provided*."""
         value = self.get(function)
         if value is None:
             skip("not provided", not_provided_reason(self.name, function))
-        return guarded(value, function)
+        return value
 
     def found(self) -> list[str]:
         """The article's functions the module provides, in the article's order."""
-        return [name for name in article_names() if self.get(name) is not None]
+        return [name for name in article_names() if name in self.provided]
 
     def unsupported_corners(self, op: str) -> frozenset[str]:
         return self.unsupported.get(op, frozenset())
@@ -124,28 +128,6 @@ class Implementation:
             skip("unsupported", f"{UNSUPPORTED}{reason} in {self.declared_by[(op, factor)]}")
 
 
-def guarded(function: Callable, name: str) -> Callable:
-    """``function`` that tells the isolating parent it is running, and marks
-    what it raises as the implementation's (so that the verdict never blames
-    the implementation for the suite's own errors, nor the other way round)."""
-
-    @functools.wraps(function)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        isolation.note_function(name)
-        try:
-            return function(*args, **kwargs)
-        except BaseException as exc:
-            try:
-                setattr(exc, cl.FROM_IMPLEMENTATION, True)
-            except Exception:  # an exception type without attributes: left unmarked
-                pass
-            raise
-        finally:
-            isolation.note_function("")
-
-    return call
-
-
 def article_names() -> list[str]:
     """Every function name the suite may look up: the op table's and
     refcnn's public API (which follows the article's names)."""
@@ -156,27 +138,24 @@ def article_names() -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def check_provides(name: str, module: ModuleType, notes: Iterable[str] = ()) -> None:
+def check_provides(name: str, loaded: bd.Loaded) -> None:
     """UsageError for a module that binds an article name to something that
     is not callable, or that provides none of the article's functions (with
-    the ``notes`` of its loading: a notebook's cell that raised)."""
-    exported = getattr(module, "__all__", None)
-    visible = [n for n in article_names() if exported is None or n in exported]
-    wrong = [n for n in visible if hasattr(module, n) and not callable(getattr(module, n))]
-    if wrong:
-        found = ", ".join(f"{n} = {type(getattr(module, n)).__name__}" for n in wrong[:8])
+    the notes of its loading: a notebook's cell that raised)."""
+    if loaded.not_callable:
+        found = ", ".join(f"{n} = {t}" for n, t in list(loaded.not_callable.items())[:8])
         raise pytest.UsageError(
             f"--impl {name}: binds article names to values that are not functions ({found}); "
             "bind each to the function that implements it, or remove it"
         )
-    if not any(callable(getattr(module, n, None)) for n in visible):
-        public = sorted(n for n in vars(module) if not n.startswith("_"))
+    if not loaded.provided:
+        public = loaded.public
         listed = ", ".join(public[:12]) + (", ..." if len(public) > 12 else "") or "nothing"
-        where = " (its __all__ lists none of them)" if exported is not None else ""
+        where = " (its __all__ lists none of them)" if loaded.has_all else ""
         raise pytest.UsageError(
             f"--impl {name}: provides none of the article's functions{where} "
             f"(convolution2d, max_pooling2d, ...); it has: {listed}"
-            + "".join(f"; {note}" for note in notes)
+            + "".join(f"; {note}" for note in loaded.notes)
         )
 
 
@@ -204,9 +183,9 @@ def resolve(declarations: Iterable[tuple[str, Any]]) -> tuple[dict, dict]:
     valid_corners = [c for c in CORNERS if c != "mixed"]
     for source, declaration in declarations:
         if not isinstance(declaration, Mapping):
+            got = getattr(declaration, "type_name", type(declaration).__name__)
             raise DeclarationError(
-                f"{source}: expected a dict of op name -> list of corners, "
-                f"got {type(declaration).__name__}"
+                f"{source}: expected a dict of op name -> list of corners, got {got}"
             )
         for op, corners in declaration.items():
             if op != ANY_OP and op not in ot.BY_NAME:
@@ -236,34 +215,50 @@ def resolve(declarations: Iterable[tuple[str, Any]]) -> tuple[dict, dict]:
     return {op: frozenset(corners) for op, corners in unsupported.items()}, where
 
 
-def load(spec: str, strict: bool, unsupported_option: Iterable[str] = ()) -> Implementation:
-    """Load the implementation (a module name, a ``.py`` file, a package
-    folder, a notebook, pickled functions: :mod:`conformance.loading`) and
-    read what it and ``--unsupported`` declare; pytest.UsageError for one
+def load(
+    spec: str, strict: bool, unsupported_option: Iterable[str] = (), sandbox: bool = True
+) -> Implementation:
+    """Load the implementation in a worker (a module name, a ``.py`` file, a
+    package folder, a notebook, pickled functions: :mod:`conformance.loading`)
+    and read what it and ``--unsupported`` declare; pytest.UsageError for one
     that does not load or a bad declaration."""
+    boundary = bd.Boundary(spec, article_names(), sandbox)
     try:
-        loaded = ld.load(spec)
-    except ld.LoadError as exc:
-        raise pytest.UsageError(f"--impl {exc}") from None
-    except Exception as exc:
-        raise pytest.UsageError(
-            f"--impl {spec}: cannot import the implementation module "
-            f"({type(exc).__name__}: {exc}). Pass an importable module path, e.g. "
-            f"--impl mypackage.layers, with its folder on PYTHONPATH, or the path of a .py "
-            "file, a package folder or an .ipynb notebook."
-        ) from exc
-    name, module = loaded.name, loaded.module
-    check_provides(loaded.label, module, loaded.notes)
+        loaded = boundary.ensure()
+    except bd.LoadFailedError as exc:
+        message = str(exc)
+        if "cannot import the implementation module" in message:
+            message += (
+                ". Pass an importable module path, e.g. --impl mypackage.layers, with its "
+                "folder on PYTHONPATH, or the path of a .py file, a package folder or an "
+                ".ipynb notebook."
+            )
+        raise pytest.UsageError(f"--impl {message}") from None
+    check_provides(loaded.label, loaded)
     declarations = []
-    if hasattr(module, DECLARATION):
-        declarations.append((f"{loaded.label}.{DECLARATION}", getattr(module, DECLARATION)))
+    if loaded.declaration is not None:
+        where = f"{loaded.label}.{DECLARATION}"
+        value = loaded.declaration.get("value")
+        if value is None:  # not a dict: resolve() names its type
+            value = _Named(str(loaded.declaration.get("type", "object")))
+        declarations.append((where, value))
     option = parse_option(unsupported_option)
     if option:
         declarations.append(("--unsupported", option))
     try:
         unsupported, where = resolve(declarations)
     except DeclarationError as exc:
+        boundary.close()
         raise pytest.UsageError(str(exc)) from None
     return Implementation(
-        name, module, strict or name == REFERENCE, unsupported, where, loaded.label, loaded.notes
-    )
+        loaded.name, boundary, strict or loaded.name == REFERENCE, unsupported, where,
+        loaded.label, loaded.notes,
+    )  # fmt: skip
+
+
+class _Named:
+    """Stands for a declaration of a type that is not a dict (named in the
+    error)."""
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name

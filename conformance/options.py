@@ -26,7 +26,7 @@ class Option(NamedTuple):
 REFERENCE = "refcnn"  # the implementation judged by default
 ENV_VAR = "REFCNN_IMPL"
 DECLARATION = "CONFORMANCE_UNSUPPORTED"
-DEFAULT_TIMEOUT = 300.0  # seconds per test (see conformance.isolation)
+DEFAULT_TIMEOUT = 300.0  # seconds per test (see conformance.boundary)
 FAILURES_FILE = "refcnn-conformance-failures.txt"  # the command's default; pytest's: none
 DEFAULT_EXPLAIN_BUDGET = 3.0  # seconds per failing cell (see conformance.explain)
 GRADIENT_CHECKS = ("directional", "element-wise")
@@ -188,9 +188,9 @@ OPTIONS = (
         "isolation",
         {
             "action": "store_true",
-            "help": "run the tests in pytest's own process, not in a forked child each "
-            "(for debuggers; a crash or a hang of the implementation then ends the run "
-            "without a verdict, and --timeout does not apply)",
+            "help": "run the judged code's worker without bubblewrap's sandbox (it keeps "
+            "its own process, its limits and --timeout; it may then reach the network "
+            "and write where its user may)",
         },
     ),
 )

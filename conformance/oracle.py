@@ -129,20 +129,24 @@ class RefcnnOracle:
 
 
 def make_oracle() -> TorchOracle | RefcnnOracle:
-    return TorchOracle() if torch_available() else RefcnnOracle()
+    if torch_available():
+        preload()
+        return TorchOracle()
+    return RefcnnOracle()
 
 
 def preload() -> None:
-    """Import the oracle's modules (torch) in the process that forks the
-    tests' children (see :mod:`.isolation`), so that each child does not
-    import them again. Importing starts no threads, which forking needs."""
+    """Import the oracle's modules (torch) once, and keep torch to one
+    thread: the suite's inputs are small, and the judged code's worker runs
+    beside this process (torch's spinning OpenMP threads took 4 ms per small
+    max_pool2d so, against 0.2 ms)."""
     if torch_available():
         import torch
 
         from . import torch_reference  # noqa: F401
 
+        torch.set_num_threads(1)
         # torch imports sympy (~480 modules) at the first backward: here, once,
-        # not in each child, where a time limit's signal could cut the import
-        # short and leave sympy half made for the child's later tests
+        # before a time limit could cut the import short
         with contextlib.suppress(ImportError):
-            import torch.fx.experimental.symbolic_shapes  # noqa: F401
+            import torch.fx.experimental.symbolic_shapes

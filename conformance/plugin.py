@@ -22,13 +22,14 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import Flaky
 
+from . import boundary as bd
 from . import calls as cl
 from . import checks as ch
 from . import implementation as impl_mod
-from . import isolation, reports
 from . import options as opts
 from . import oracle as orc
 from . import render as rd
+from . import reports
 from . import verdict as vd
 from . import verdict_json as vj
 from .files import write_whole
@@ -112,16 +113,11 @@ def pytest_configure(config: pytest.Config) -> None:
         impl_mod.resolve_name(option(config, "impl")),
         option(config, "strict-policies"),
         option(config, "unsupported"),
+        sandbox=not option(config, "no-isolation"),
     )
+    config._refcnn_impl.boundary.timeout = config._refcnn_timeout
     config._refcnn_verdict = vd.Record()
     config._refcnn_xfails = _read_xfails(option(config, "xfails-file"))
-    config._refcnn_isolate = (
-        isolation.available()
-        and not option(config, "no-isolation")
-        and not config.getoption("usepdb", False)
-    )
-    if config._refcnn_isolate:
-        orc.preload()  # import torch once here, not in every test's child process
     if controller:
         _stop_on_sigterm()
 
@@ -137,40 +133,29 @@ def _stop_on_sigterm() -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
-    """The suite's tests run in a child process each (see :mod:`.isolation`);
-    a test is not run (and says why) once the run's budget is spent, or once
-    a test of its (op, corner) timed out: a hang costs one time limit per
-    (op, corner), not one per test (in each pytest process)."""
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test is not run (and says why) once the run's budget is spent, or
+    once a test of its (op, corner) timed out: a hang costs one time limit
+    per (op, corner), not one per test (in each pytest process). The time
+    limit of the calls to the worker counts from here."""
     config = item.config
-    if not isolation.in_suite(item, SUITE_DIR):
-        return None
+    if not in_suite(item):
+        return
+    impl = getattr(config, "_refcnn_impl", None)
+    if impl is not None:
+        impl.boundary.forget()
+        timeout = config._refcnn_timeout
+        impl.boundary.deadline = time.monotonic() + timeout if timeout else None
     reason = _not_run(item)
-    isolate = getattr(config, "_refcnn_isolate", False)
-    if reason is None and not isolate:
-        return None
-    ihook = item.ihook
-    ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     if reason is not None:
-        reports = isolation.not_run_reports(item, reason)
-    else:
-        if not hasattr(config, "_refcnn_sandbox"):
-            config._refcnn_sandbox = isolation.Sandbox(config)
-        reports = isolation.run_isolated(
-            config._refcnn_sandbox, item, nextitem, config._refcnn_timeout
-        )
-        key = vd.key_of(item)
-        if key is not None and any(_timed_out(report) for report in reports):
-            config._refcnn_timed_out.setdefault((key[0], key[2]), item.nodeid)
-    for report in reports:
-        ihook.pytest_runtest_logreport(report=report)
-    ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
-    return True
+        impl_mod.skip("not run", f"{vd.NOT_RUN}{reason}")
 
 
-def _timed_out(report: pytest.TestReport) -> bool:
-    failure = dict(report.user_properties).get("failure")
-    return bool(failure) and failure.get("kind") == "timed out"
+def in_suite(item: pytest.Item) -> bool:
+    try:
+        return Path(item.path).resolve().is_relative_to(SUITE_DIR)
+    except (AttributeError, OSError):
+        return False
 
 
 def _not_run(item: pytest.Item) -> str | None:
@@ -260,11 +245,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     skipped = call.excinfo.value if call.excinfo is not None else None
     if isinstance(skipped, impl_mod.StatusSkip):
         item.user_properties.append(("skip", (skipped.status, skipped.msg)))
-    if call.when in ("setup", "call") and isolation.in_suite(item, SUITE_DIR):
+    if call.when in ("setup", "call") and in_suite(item):
         if call.when == "call" and TALLY in item.stash:
             item.user_properties.append(("tally", item.stash[TALLY].as_dict()))
         if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
-            item.user_properties.append(("failure", failure_of(call.excinfo.value, call.when)))
+            failure = failure_of(call.excinfo.value, call.when)
+            item.user_properties.append(("failure", failure))
+            key = vd.key_of(item)
+            if failure.get("kind") == "timed out" and key is not None:
+                item.config._refcnn_timed_out.setdefault((key[0], key[2]), item.nodeid)
     yield
 
 
@@ -278,8 +267,9 @@ def failure_of(exc: BaseException, when: str = "call") -> dict:
     an error of the suite itself."""
     if isinstance(exc, ch.ConformanceError):
         return exc.as_dict()
-    message = (str(exc).strip().splitlines() or [""])[0][:300]
-    name = type(exc).__name__
+    if isinstance(exc, bd.WorkerLost):
+        return exc.as_failure()
+    name, message, _ = cl.exception_fields(exc)
     if cl.from_implementation(exc):
         kind = "raised" if isinstance(exc, Exception) else "crashed"
         return {"kind": kind, "exception": name, "message": f"{name}: {message}"}
@@ -348,9 +338,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run was interrupted, 3 for an error of the suite itself; 0 only when
     every provided op truly passed."""
     config = session.config
-    sandbox = getattr(config, "_refcnn_sandbox", None)
-    if sandbox is not None:
-        sandbox.close(kill=session.exitstatus == pytest.ExitCode.INTERRUPTED)
+    impl = getattr(config, "_refcnn_impl", None)
+    if impl is not None:
+        impl.boundary.close()
+        stats = os.environ.get(bd.STATS_VAR)
+        if stats:  # benchmarks/boundary.py: what the boundary cost this process
+            with open(stats, "a") as handle:
+                handle.write(f"{impl.boundary.calls} {impl.boundary.seconds:.6f}\n")
     if hasattr(config, "workerinput") or not hasattr(config, "_refcnn_verdict"):
         return
     verdict: vd.Record = config._refcnn_verdict
@@ -364,6 +358,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     outputs: reports.Outputs = config._refcnn_outputs
     verdict.implementation, verdict.notes = config._refcnn_impl.label, config._refcnn_impl.notes
+    loaded = config._refcnn_impl.boundary.loaded
+    if loaded is not None and not loaded.sandbox.startswith("bubblewrap"):
+        verdict.notes = [*verdict.notes, f"the judged code ran with {loaded.sandbox}"]
     verdict.oracle, verdict.environment = orc.describe(), environment()
     config._refcnn_output_lines = outputs.write(verdict)
     transport = os.environ.get(TRANSPORT)
@@ -415,10 +412,10 @@ def header(config: pytest.Config) -> str:
     found = config._refcnn_impl.found()
     shown = found if config.get_verbosity() > 0 or len(found) <= 16 else [*found[:16], "..."]
     text += f"\narticle functions found ({len(found)}): {', '.join(shown) or 'none'}"
-    if not config._refcnn_isolate:
-        text += "\nisolation off: a crash or hang of the implementation ends the run"
-    elif config._refcnn_timeout:
-        text += f"\neach test in a child process, time limit {config._refcnn_timeout:g} s"
+    loaded = config._refcnn_impl.boundary.loaded
+    text += f"\njudged code in a worker process; sandbox: {loaded.sandbox if loaded else '-'}"
+    if config._refcnn_timeout:
+        text += f"; time limit {config._refcnn_timeout:g} s per test"
     text += "".join(f"\n{note}" for note in config._refcnn_impl.notes)
     declared = config._refcnn_impl.unsupported
     if declared:

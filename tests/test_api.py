@@ -203,7 +203,7 @@ def test_usage_errors(tmp_path: Path) -> None:
         check(tmp_path / "missing.py", progress=False)
     with pytest.raises(UsageError, match="holds none of the article's functions"):
         check({"helper": print}, progress=False)
-    with pytest.raises(UsageError, match="cannot be sent to the suite's sandbox"):
+    with pytest.raises(UsageError, match="cannot be sent to the suite's worker"):
         check({"flatten2d": _Unpicklable()}, progress=False)
     with pytest.raises(TypeError, match="impl: give a module"):
         check(42, progress=False)  # type: ignore[arg-type]
@@ -250,3 +250,30 @@ def test_the_command_is_a_thin_layer_over_check(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert f"implementation under test = {layers}" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["layers.py"]
+
+
+def test_functions_from_a_folder_on_sys_path_are_judged(tmp_path: Path, monkeypatch, capsys):
+    """A learner's notebook does sys.path.append(os.pardir), imports its
+    module and calls check(globals()): the functions travel by value, so the
+    worker judges them without that folder; a usage error speaks Python;
+    progress into a pipe is one line per update."""
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    (folder / "mylayers_by_value.py").write_text(FLATTEN)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.syspath_prepend(str(folder))
+    module = importlib.import_module("mylayers_by_value")
+    try:
+        verdict = check(dict(vars(module)), keyword="flatten2d and test_forward and plain")
+    finally:
+        sys.modules.pop("mylayers_by_value", None)
+    assert verdict.cells[("flatten2d", "forward", "plain")].status == "pass"
+    progress = capsys.readouterr().out
+    assert "\r" not in progress and progress.endswith(" failed\n"), repr(progress[-200:])
+    with pytest.raises(UsageError) as info:
+        check("no_such_module_here", keyword="flatten2d", progress=False)
+    message = str(info.value)
+    assert message.startswith("check(impl=...): no_such_module_here") and "--impl" not in message
+    assert "Give check() the module itself, globals()" in message

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import refcnn
+from refcnn.conformance import boundary as bd
 from refcnn.conformance import checks as ch
 from refcnn.conformance import defaults as df
 from refcnn.conformance import implementation as im
@@ -52,7 +53,9 @@ def implementation(replacements: dict[str, Any]) -> im.Implementation:
     module = types.ModuleType("mutant")
     module.__dict__.update({n: getattr(refcnn, n) for n in refcnn.__all__})
     module.__dict__.update(replacements)
-    return im.Implementation("mutant", module, strict=False)
+    boundary = bd.InProcess(module, im.article_names())  # trusted code: refcnn's mutants
+    boundary.start()
+    return im.Implementation("mutant", boundary, strict=False)
 
 
 def run_check(impl: im.Implementation, op: ot.Op, function: str, examples: int = 6) -> None:

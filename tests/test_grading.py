@@ -51,8 +51,9 @@ def _module_source(module: str) -> str:
     return (ROOT / (module.replace(".", "/") + ".py")).read_text()
 
 
-def make_class(folder: Path) -> Path:
-    """The class's submissions in ``folder`` (readable by the grader alone)."""
+def make_class(folder: Path, out: Path | None = None) -> Path:
+    """The class's submissions in ``folder`` (readable by the grader alone);
+    the one that overwrites the grades knows ``out``."""
     folder.mkdir(parents=True)
     (folder / "honest.py").write_text(_module_source(HONEST["honest"]))
     (folder / "last_tie.py").write_text(_module_source(HONEST["last_tie"]))
@@ -70,7 +71,10 @@ def make_class(folder: Path) -> Path:
     ]
     nbformat.write(notebook, folder / "notebook.ipynb")
     for name in HOSTILE:
-        shutil.copy(ROOT / "tests" / "impls" / "grading" / f"{name}.py", folder / f"{name}.py")
+        source = (ROOT / "tests" / "impls" / "grading" / f"{name}.py").read_text()
+        if out is not None:
+            source = source.replace("KNOWN_OUT: list[str] = []", f"KNOWN_OUT = [{str(out)!r}]")
+        (folder / f"{name}.py").write_text(source)
     shutil.copy(ROOT / "tests" / "impls" / "hostile" / "hang.py", folder / "hangs.py")
     os.chmod(folder, 0o700)
     return folder
@@ -98,8 +102,8 @@ def test_a_class_graded_two_at_a_time(tmp_path: Path, monkeypatch) -> None:
     pytest, and a fixture shared by several tests would grade the class
     once per worker.)"""
     os.chmod(tmp_path, 0o700)
-    folder = make_class(tmp_path / "class")
     out = tmp_path / "out"
+    folder = make_class(tmp_path / "class", out)
     result = grade(
         str(folder), "--out", str(out), "--jobs", "2", "-k", SELECTION, *LIMITS,
         "--pythonpath", str(ROOT), "--gradescope", cwd=tmp_path,
@@ -158,8 +162,9 @@ def _hostile_ones_reported_and_contained(out: Path, found: dict) -> None:
     assert "raised BlockingIOError" in causes["fork_bomb"], causes["fork_bomb"]
     assert "raised MemoryError" in causes["allocates_50gb"], causes["allocates_50gb"]
     assert "timed out" in causes["hangs"] and found["hangs"]["average_pooling2d"] != "pass"
-    assert found["exits_at_import"]["ending"] == "crashed"
-    assert "exited with 3" in found["exits_at_import"]["message"]
+    # its own exit at import: it does not load (the suite's process never ends for it)
+    assert found["exits_at_import"]["ending"] == "unusable"
+    assert "process exited with code 3 while loading" in found["exits_at_import"]["message"]
     # the grades and the others' verdicts are the grader's: the honest ones stand
     verdict = json.loads((out / "honest" / "verdict.json").read_text())
     assert verdict["all_provided_pass"] and verdict["implementation"].endswith("honest.py")
@@ -325,3 +330,99 @@ def test_submissions_are_found_and_named(tmp_path: Path) -> None:
     (folder / "carol.zip").write_bytes(buffer.getvalue())
     carol = sb.read(folder / "carol.zip", "carol")
     assert carol.files == {"layers.py": b"x = 4\n"} and carol.entry == "layers.py"
+
+
+FORGERS = ("liar", "patches_suite", "patches_numpy", "patches_oracle", "forges_replies",
+           "rewrites_json", "calls_home")  # fmt: skip
+FORGER_SELECTION = "max_pooling2d and test_forward and (plain or padding)"
+
+
+def test_no_forger_and_no_answer_key_passes_a_grade(tmp_path: Path) -> None:
+    """Each forger of tests/impls/forgers hands in a max pooling that returns
+    zeros; one submission hands in refcnn itself, one imports it by a
+    computed name when called. None passes; the answer key's rows say why;
+    the listener on loopback hears nothing; the daemon is gone at the end."""
+    from tests.test_boundary import _daemons, heard, listen
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    listener = listen()
+    mark = f"refcnn-forger-{os.getpid()}-{time.monotonic_ns()}"
+    for name in FORGERS:
+        source = (ROOT / "tests" / "impls" / "forgers" / f"{name}.py").read_text()
+        source = source.replace("KNOWN_PORT = 0", f"KNOWN_PORT = {listener.getsockname()[1]}")
+        source = source.replace('KNOWN_MARK = ""', f"KNOWN_MARK = {mark!r}")
+        (folder / f"{name}.py").write_text(source)
+    (folder / "answer_key.py").write_text("from refcnn import *  # noqa: F403\n")
+    (folder / "computed.py").write_text(
+        "import importlib\n\n\ndef max_pooling2d(u, pool_size=2, padding=0, strides=None):\n"
+        "    key = importlib.import_module('ref' + 'cnn')\n"
+        "    return key.max_pooling2d(u, pool_size, padding, strides)\n"
+    )
+    os.chmod(folder, 0o700)
+    out = tmp_path / "out"
+    result = grade(
+        str(folder), "--out", str(out), "-k", FORGER_SELECTION, *LIMITS, "--pythonpath",
+        str(ROOT), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    found = rows(out)
+    assert set(found) == {*FORGERS, "answer_key", "computed"}
+    for identity, row in found.items():
+        assert row["all_passed"] == "no" and float(row["score"]) < 1.0, (identity, row)
+    assert found["answer_key"]["ending"] == "unusable"
+    assert found["answer_key"]["message"] == "imports refcnn, which this grading forbids"
+    causes = json.loads((out / "computed" / "verdict.json").read_text())["causes"]
+    assert "imports refcnn, which this grading forbids" in " ".join(c["title"] for c in causes)
+    assert heard(listener) == []
+    assert _daemons(mark) == []
+
+
+def test_a_class_folder_is_never_one_submission(tmp_path: Path) -> None:
+    """17 modules and one notebook given as one folder: 18 submissions. A
+    student's folder holding a notebook and its helper module is one
+    submission, and says that the helper was not judged."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for number in range(17):
+        (folder / f"student{number:02}.py").write_text("x = 1\n")
+    nbformat.write(nbformat.v4.new_notebook(), folder / "latecomer.ipynb")
+    found = sb.discover([folder])
+    assert len(found) == 18 and {s.id for s in found} >= {"student00", "latecomer"}
+    alice = tmp_path / "alice"
+    alice.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), alice / "notebook.ipynb")
+    (alice / "mylayers.py").write_text("x = 1\n")
+    (tmp_path / "others").mkdir()
+    (alice).rename(tmp_path / "others" / "alice")
+    (tmp_path / "others" / "bob.py").write_text("x = 2\n")
+    by_id = {s.id: s for s in sb.discover([tmp_path / "others"])}
+    assert by_id["alice"].entry == "notebook.ipynb"
+    assert by_id["alice"].not_judged == ["mylayers.py"] and by_id["bob"].not_judged == []
+
+
+@pytest.mark.skipif(not ROOT_USER, reason="the grader's user ids need root")
+def test_the_preflight_names_the_cause_and_the_fix(monkeypatch) -> None:
+    """With bubblewrap the preflight passes whatever the folders above the
+    interpreter allow (the sandbox shows them); without it, grading refuses
+    unless --weaker-sandbox, and then a user id that cannot reach the
+    interpreter is named with its fix, not judged as a crash."""
+    from refcnn.conformance import boundary as bd
+    from refcnn.conformance.grading.judge import Limits, preflight
+
+    if bd.bwrap() and not bd.bwrap_works(bd.bwrap()):
+        assert preflight(Limits(), weaker_sandbox=False) == ""
+    monkeypatch.setenv(bd.SANDBOX_VAR, "none")
+    refused = preflight(Limits(), weaker_sandbox=False)
+    assert (
+        refused.startswith("bubblewrap cannot make the sandbox here")
+        and "--weaker-sandbox" in refused
+    )
+    weaker = preflight(Limits(), weaker_sandbox=True)
+    blocked = bd.blocked_folders(bd.UIDS_FIRST, [sys.base_prefix, sys.prefix])
+    if blocked:  # e.g. /root, mode 0700
+        assert weaker.startswith("a trivial submission did not run as user id") and (
+            f"chmod o+x {blocked[0]}" in weaker
+        ), weaker
+    else:
+        assert weaker == ""

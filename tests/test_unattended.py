@@ -110,7 +110,12 @@ def _start(args: list[str], tmp_path: Path, cwd: Path = ROOT) -> subprocess.Pope
     return subprocess.Popen(
         [sys.executable, "-m", "refcnn.conformance", *args],
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "HANG_MARKER": str(tmp_path / "hanging")},
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "HANG_MARKER": str(tmp_path / "hanging"),
+            "REFCNN_SANDBOX_WRITABLE": str(tmp_path),
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -321,13 +326,13 @@ def test_unmatched_xfails_are_warned_about_under_xdist(tmp_path: Path) -> None:
 
 BOUNDED = """
 import os, sys
-from refcnn.conformance.isolation import BoundedOutput
+from refcnn.conformance.worker import BoundedOutput
 saved = os.dup(1)
 output = BoundedOutput(limit=65536)
 for _ in range(2048):
     print("x" * 1023)
 os.write(2, b"tail from stderr\\n")
-text = output.read().out
+text = output.take()
 os.write(saved, f"{len(text)}\\n{text.splitlines()[0]}\\n{text.splitlines()[-1]}\\n".encode())
 """
 

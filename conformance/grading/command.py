@@ -38,7 +38,7 @@ from .. import options as opts
 from ..files import write_whole
 from . import outputs as out
 from . import rubric as rb
-from .judge import Judgement, Limits, judge
+from .judge import Judgement, Limits, judge, preflight
 from .submissions import Submission, SubmissionError, discover
 
 STATE = ".grading"
@@ -108,6 +108,26 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"processes of a submission's user id, as root (default {limits.processes})",
     )
+    p.add_argument(
+        "--allow",
+        default="",
+        metavar="MODULES",
+        help=f"modules a submission may import after all, of those forbidden by default "
+        f"({', '.join(limits.forbid)}: the answer key and the oracle); comma-separated",
+    )
+    p.add_argument(
+        "--forbid",
+        default="",
+        metavar="MODULES",
+        help="more modules a submission may not import (e.g. jax,tensorflow); comma-separated",
+    )
+    p.add_argument(
+        "--weaker-sandbox",
+        action="store_true",
+        help="grade even where bubblewrap cannot make the sandbox: each submission then "
+        "runs in a worker process with its limits and (as root) its own user id, but it can "
+        "reach the network and loopback services and read what its user id may",
+    )
     p.add_argument("-k", dest="keyword", default=None, help="only the suite's tests matching")
     p.add_argument(
         "--unsupported",
@@ -169,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() == 0:
         os.chmod(args.out, 0o700)  # the judged user ids read nothing of it
     grading = Grading(args, rubric, submissions)
+    problem = preflight(grading.limits, args.weaker_sandbox)
+    if problem:
+        print(f"refcnn grade: nothing judged: {problem}", file=sys.stderr)
+        return 4
     code = grading.run()
     if args.in_autograder:
         only = grading.done.get(submissions[0].id)
@@ -185,7 +209,12 @@ class Grading:
 
     def __init__(self, args: argparse.Namespace, rubric: rb.Rubric, submissions: list[Submission]):
         self.args, self.rubric, self.submissions = args, rubric, submissions
-        self.limits = Limits(args.budget, args.timeout, args.memory, args.file_size, args.processes)
+        allowed = {n.strip() for n in args.allow.split(",")}
+        more = [n.strip() for n in args.forbid.split(",") if n.strip()]
+        forbid = tuple(n for n in (*Limits().forbid, *more) if n not in allowed)
+        self.limits = Limits(
+            args.budget, args.timeout, args.memory, args.file_size, args.processes, forbid
+        )
         self.session_options = {
             "unsupported": list(args.unsupported),
             "explain_budget": args.explain_budget,
@@ -299,7 +328,8 @@ class Grading:
         print(
             f"[{len(self.done)}/{len(self.submissions)}] {judgement.id}: score {score:.2f}, "
             f"{judgement.ending}, {judgement.seconds:.0f} s | about {eta:.0f} s left, "
-            f"{self.failing} not passing so far",
+            f"{self.failing} not passing so far"
+            + "".join(f" | {p}" for p in judgement.message.split("; ") if p.startswith("judged ")),
             flush=True,
         )
 

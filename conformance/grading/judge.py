@@ -1,26 +1,31 @@
-"""One submission judged: the suite's session on a copy of its files, in the
-jail (:mod:`.jail`), within its budget; what the verdict was and how the run
-ended.
+"""One submission judged: the suite's session (the trusted side, as the
+grader's own user) on a copy of its files, the submission's code in the
+session's worker (:mod:`conformance.boundary`: bubblewrap's sandbox, its own
+user id, its limits), within its budget; what the verdict was and how the
+run ended.
 
-The scratch folder holds only the submission's own files; it is the
-session's working folder, ``HOME`` and ``TMPDIR``. As root, the submission
-runs as a user id of its own for the time of its run (claimed with a lock
-file, so that no two runs share one, whichever grader started them), the
-folder is that user's (mode 0700), and when the run is over every process of
-that user id is killed (what a fork without end left) and the folder removed. The session runs one
-test at a time (``-n 0``: the cores go to submissions judged side by side),
-with ``--timeout`` per test and ``--budget`` for the whole run; past the
-budget, by a test's time limit and a grace period, the grader stops it
-(SIGTERM: it writes what it has, the rest reported not run) and then kills
-it.
+Each run has a folder of its own: the session's (its configuration, its
+``verdict.json``, its temporary files), which the submission cannot write,
+and in it ``submission/``, the submission's files only, the session's
+working folder. As root, the worker runs as a user id of its own for the
+time of its run (claimed with a lock file, so that no two runs share one,
+whichever grader started them), ``submission/`` is that user's (mode 0700),
+and when the run is over every process of that user id is killed (what a
+fork without end left) and the folder removed. The session runs one test at
+a time (``-n 0``: the cores go to submissions judged side by side), with
+``--timeout`` per test and ``--budget`` for the whole run; past the budget,
+by a test's time limit and a grace period, the grader stops it (SIGTERM: it
+writes what it has, the rest reported not run) and then kills it.
 
-The session's verdict is read as JSON, size-capped, and nothing else of what
-the submission left is trusted. Endings: ``finished``; ``budget spent``
-(tests not run for lack of time); ``crashed`` (the session ended without a
-verdict: an exit at import, a segfault of the suite's own process, ...);
-``unusable`` (it does not load, provides none of the article's functions, or
-the submission itself could not be read); ``suite error`` (the suite's own
-code failed: a submission that tampers with the suite in its own process).
+The worker may not import the forbidden modules (``Limits.forbid``: refcnn,
+the answer key, and torch, the oracle): in the sandbox their files are not
+there, and an import of them, by any name, raises ImportError saying so.
+
+Endings: ``finished``; ``budget spent`` (tests not run for lack of time);
+``crashed`` (the session ended without a verdict); ``unusable`` (it does not
+load, imports a forbidden module, provides none of the article's functions,
+or the submission itself could not be read); ``suite error`` (the suite's
+own code failed).
 """
 
 from __future__ import annotations
@@ -29,10 +34,10 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -41,10 +46,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .. import api
+from .. import boundary as bd
 from .submissions import Submission
 
-UIDS = range(61000, 65000)  # the user ids submissions run as (as root), one per run
+UIDS = range(bd.UIDS_FIRST, 65000)  # the user ids submissions run as (as root), one per run
 RUNNING: set[int] = set()  # the sessions running now (their pids: process groups)
 VERDICT_LIMIT = 64 * 2**20  # bytes of a session's JSON verdict read back
 _KEPT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "VIRTUAL_ENV", "REFCNN_HYPOTHESIS_PROFILE")
@@ -62,6 +70,15 @@ class Limits:
     memory: int = 4096
     file_size: int = 256
     processes: int = 256
+    forbid: tuple[str, ...] = ("refcnn", "torch")  # modules a submission may not import
+
+    def worker(self, uid: int | None) -> dict[str, str]:
+        """The environment that gives the session's worker these limits."""
+        user, processes = (-1, 0) if uid is None else (uid, self.processes)
+        return {
+            bd.LIMITS_VAR: f"{user},{self.memory},{self.file_size},{processes}",
+            bd.FORBID_VAR: ",".join(self.forbid),
+        }
 
 
 @dataclass
@@ -100,19 +117,32 @@ def judge(
         return Judgement(
             submission.id, submission.fingerprint, None, "unusable", submission.problem
         )
+    with _run_folders(submission.id) as (uid, run, scratch):
+        _write(submission, scratch, uid)
+        return _run(submission, run, scratch, uid, limits, session_options, keyword, pythonpath)
+
+
+@contextlib.contextmanager
+def _run_folders(name: str) -> Iterator[tuple[int | None, Path, Path]]:
+    """A user id for the run (as root), the session's folder and in it the
+    submission's; removed, and the user id's processes killed, at the end."""
     base = Path(tempfile.gettempdir()) / "refcnn-grade"
     base.mkdir(exist_ok=True)
     with _user_id(base) as uid:
         if uid is not None:
             os.chmod(base, 0o711)  # others may enter their own folder, not list the others
-        scratch = Path(tempfile.mkdtemp(prefix=f"{submission.id[:40]}-", dir=base))
+        run = Path(tempfile.mkdtemp(prefix=f"{name[:40]}-", dir=base))
         try:
-            _write(submission, scratch, uid)
-            return _run(submission, scratch, uid, limits, session_options, keyword, pythonpath)
+            if uid is not None:
+                os.chmod(run, 0o711)  # the worker's user enters, lists nothing, writes nothing
+            for folder in ("tmp", "home"):
+                (run / folder).mkdir()
+                os.chmod(run / folder, 0o711 if uid is not None else 0o700)
+            yield uid, run, run / "submission"
         finally:
             if uid is not None:
                 _kill_user(uid)
-            shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(run, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -140,20 +170,31 @@ def _user_id(base: Path) -> Iterator[int | None]:
 
 
 def _write(submission: Submission, scratch: Path, uid: int | None) -> None:
+    scratch.mkdir()
     for name, data in submission.files.items():
         path = scratch / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    for folder in ("tmp", "home"):
-        (scratch / folder).mkdir()
     if uid is not None:
         for path in [scratch, *scratch.rglob("*")]:
             os.chown(path, uid, uid, follow_symlinks=False)
     os.chmod(scratch, 0o700)
 
 
+def _environment(run: Path, uid: int | None, limits: Limits) -> dict[str, str]:
+    return {
+        "HOME": str(run / "home"),
+        "TMPDIR": str(run / "tmp"),
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        **limits.worker(uid),
+    }
+
+
 def _run(
     submission: Submission,
+    run: Path,
     scratch: Path,
     uid: int | None,
     limits: Limits,
@@ -170,29 +211,12 @@ def _run(
     # the grader's environment stays out (its secrets, its PYTHONPATH)
     kept = {k: v for k, v in os.environ.items() if k in _KEPT}
     command, env = api.session(
-        scratch, options, workers=0, keyword=keyword, pythonpath=pythonpath, inherit=kept
+        run, options, workers=0, keyword=keyword, pythonpath=pythonpath, inherit=kept
     )
-    env.update(
-        HOME=str(scratch / "home"),
-        TMPDIR=str(scratch / "tmp"),
-        OMP_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-    )
-    jail = [
-        sys.executable,
-        "-m",
-        "refcnn.conformance.grading.jail",
-        "--memory",
-        str(limits.memory),
-        "--file-size",
-        str(limits.file_size),
-    ]
-    if uid is not None:
-        jail += ["--uid", str(uid), "--gid", str(uid), "--processes", str(limits.processes)]
+    env.update(_environment(run, uid, limits))
     start = time.monotonic()
     process = subprocess.Popen(
-        [*jail, "--", *command],
+        command,
         cwd=scratch,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -211,6 +235,10 @@ def _run(
         RUNNING.discard(process.pid)
     reader.join(timeout=5)
     seconds = time.monotonic() - start
+
+    def local(text: str) -> str:
+        return text.replace(str(scratch), ".").replace(str(run), ".")
+
     judgement = Judgement(
         submission.id,
         submission.fingerprint,
@@ -220,15 +248,18 @@ def _run(
         cpu_seconds=round(usage.ru_utime + usage.ru_stime, 2) if usage else 0.0,
         peak_memory_mb=round(usage.ru_maxrss / 1024, 1) if usage else 0.0,
         exit_code=status,
-        output=[line.replace(str(scratch), ".") for line in lines[-40:]],
+        output=[local(line) for line in lines[-40:]],
     )
-    verdict = _read_verdict(scratch / "verdict.json", submission)
+    verdict = _read_verdict(run / "verdict.json", scratch, submission)
     if status == api.USAGE_ERROR and verdict is None:
         judgement.ending = "unusable"
         errors = [line[7:] for line in lines if line.startswith("ERROR: ")]
         message = "; ".join(errors) or "usage error"
-        judgement.message = message.replace(f"--impl {scratch}/", "").replace(str(scratch), ".")
-        return judgement
+        forbidden = re.search(r"imports \w+, which this grading forbids", message)
+        judgement.message = (
+            forbidden.group(0) if forbidden else local(message.replace(f"--impl {scratch}/", ""))
+        )
+        return _noted(judgement, submission)
     judgement.verdict = verdict
     if verdict is None:
         judgement.ending = "crashed"
@@ -240,19 +271,74 @@ def _run(
             if stopped
             else ""
         )
-        return judgement
+        return _noted(judgement, submission)
     if verdict.get("suite_errors") or status == api.INTERNAL_ERROR:
         judgement.ending = "suite error"
         judgement.message = (
-            "the suite's own code failed in this run: the verdict is incomplete (a submission "
-            "that tampers with the suite in its own process does this)"
+            "the suite's own code failed in this run: the verdict is incomplete (the "
+            "submission runs in a worker of its own: a bug of refcnn, please report it)"
         )
     elif stopped or _budget_spent(verdict):
         judgement.ending = "budget spent"
         judgement.message = (
             f"the budget of {limits.budget:g} s was spent; the tests left were not run"
         )
+    return _noted(judgement, submission)
+
+
+def _noted(judgement: Judgement, submission: Submission) -> Judgement:
+    """The row says which of the submission's candidates were not judged."""
+    if submission.not_judged:
+        note = f"judged {submission.entry}; not judged: {', '.join(submission.not_judged)}"
+        judgement.message = f"{judgement.message}; {note}" if judgement.message else note
     return judgement
+
+
+PREFLIGHT = "def flatten2d(u):\n    return u.reshape(len(u), -1)\n"
+
+
+def preflight(limits: Limits, weaker_sandbox: bool) -> str:
+    """Why no submission could be judged here, or "": one trivial
+    submission through the same sandbox, limits and user id as a real one
+    (bubblewrap missing, a user id that cannot reach the interpreter, ...)."""
+    path = bd.bwrap()
+    missing = bd.bwrap_works(path) if path else "bwrap is not installed"
+    if missing and not weaker_sandbox:
+        return (
+            f"bubblewrap cannot make the sandbox here ({missing}): without it a submission "
+            "reaches the network and services on loopback (a Dask scheduler), and reads what "
+            "its user id may. Install it (apt-get install bubblewrap), or pass --weaker-sandbox "
+            "to grade with a worker process, limits and user id only"
+        )
+    submission = Submission(
+        "preflight", "<preflight>", {"preflight.py": PREFLIGHT.encode()}, "preflight.py"
+    )
+    with _run_folders("preflight") as (uid, run, scratch):
+        _write(submission, scratch, uid)
+        saved = dict(os.environ)
+        os.environ.update(_environment(run, uid, limits))
+        boundary = bd.Boundary(str(scratch / "preflight.py"), ["flatten2d"])
+        try:
+            result = boundary.call("flatten2d", (np.zeros((2, 3, 4, 5)),), {})
+            if getattr(result, "shape", None) != (2, 60):
+                return f"a trivial submission gave a wrong result in the sandbox ({result!r:.80})"
+        except (bd.LoadFailedError, bd.WorkerLost, Exception) as exc:
+            user = f"user id {uid}" if uid is not None else "this user"
+            blocked = bd.blocked_folders(uid, boundary._needed()) if uid is not None else []
+            fix = (
+                f"; {user} may not enter {', '.join(blocked)}: chmod o+x {' '.join(blocked)}"
+                if blocked
+                else ""
+            )
+            what = exc.message if isinstance(exc, bd.WorkerLost) else str(exc)
+            return f"a trivial submission did not run as {user}: {what}{fix}".replace(
+                str(scratch), "."
+            )
+        finally:
+            boundary.close()
+            os.environ.clear()
+            os.environ.update(saved)
+    return ""
 
 
 def _keep_tail(stream: Any, lines: list[str]) -> None:
@@ -283,14 +369,15 @@ def _wait(process: subprocess.Popen, deadline: float) -> tuple[int, Any, bool]:
         time.sleep(0.1)
 
 
-def _read_verdict(path: Path, submission: Submission) -> dict[str, Any] | None:
+def _read_verdict(path: Path, scratch: Path, submission: Submission) -> dict[str, Any] | None:
     """The session's JSON verdict, or None where there is none to trust; the
-    scratch folder's path in it is the submission's id (so that a verdict
+    submission folder's path in it is the submission's id (so that a verdict
     does not depend on where it was judged)."""
     try:
         if path.is_symlink() or path.stat().st_size > VERDICT_LIMIT:
             return None
-        text = path.read_text(encoding="utf-8").replace(str(path.parent), submission.id)
+        text = path.read_text(encoding="utf-8").replace(str(scratch), submission.id)
+        text = text.replace(str(path.parent), submission.id)
         data = json.loads(text)
     except (OSError, ValueError):
         return None

@@ -46,6 +46,7 @@ class Submission:
     files: dict[str, bytes] = field(default_factory=dict)
     entry: str = ""
     problem: str = ""
+    not_judged: list[str] = field(default_factory=list)  # other candidates among its files
 
     @property
     def fingerprint(self) -> str:
@@ -61,16 +62,15 @@ def _candidates(folder: Path) -> list[Path]:
 
 
 def _is_submission_folder(folder: Path) -> bool:
-    """A package, or a folder of loose files with one notebook or one module
-    (and no folders or archives: those would be submissions of a class)."""
+    """A package, or a folder that holds one candidate: one notebook or one
+    module, and no folders or archives. A folder given whole that holds
+    several is a class, one submission each (never one notebook's)."""
     if (folder / "__init__.py").is_file():
         return True
     entries = _candidates(folder)
     if any(p.is_dir() or p.suffix == ".zip" for p in entries):
         return False
-    notebooks = [p for p in entries if p.suffix == ".ipynb"]
-    modules = [p for p in entries if p.suffix == ".py"]
-    return len(notebooks) == 1 or (not notebooks and len(modules) == 1)
+    return len([p for p in entries if p.suffix in (".ipynb", ".py")]) == 1
 
 
 def _is_submission(path: Path) -> bool:
@@ -130,6 +130,7 @@ def read(path: Path, identity: str, entry: str = "") -> Submission:
         else:
             submission.files = {path.name: _bytes(path)}
         submission.entry = _entry(submission.files, entry)
+        submission.not_judged = _not_judged(submission.files, submission.entry)
     except (SubmissionError, OSError, zipfile.BadZipFile) as exc:
         submission.files, submission.problem = {}, str(exc)
     return submission
@@ -197,6 +198,15 @@ def _strip_common_folder(files: dict[str, bytes]) -> dict[str, bytes]:
     if f"{top}/__init__.py" in files:
         return files
     return {str(Path(*Path(name).parts[1:])): data for name, data in files.items()}
+
+
+def _not_judged(files: dict[str, bytes], entry: str) -> list[str]:
+    """The notebooks and modules at the top of a submission besides the one
+    judged (a helper module it imports is one too: the row names it)."""
+    return sorted(
+        n for n in files
+        if len(Path(n).parts) == 1 and n != entry and n.endswith((".py", ".ipynb"))
+    )  # fmt: skip
 
 
 def _entry(files: dict[str, bytes], wanted: str) -> str:
