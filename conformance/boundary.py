@@ -70,17 +70,22 @@ FORBID_VAR = "REFCNN_WORKER_FORBID"  # grading: modules the judged code may not 
 _WORKER_DIR = str(Path(wk.__file__).resolve().parent)  # the modules the worker imports
 
 
+def _describe(exc: BaseException, info: dict) -> None:
+    """The fields of a remote exception, from the worker's description."""
+    exc.type_name = str(info.get("type", "Exception"))[:100]
+    exc.text = str(info.get("message", ""))[:300]
+    exc.origin = str(info.get("origin", ""))[:300]
+    exc.trace = str(info.get("traceback", ""))[-4000:]
+    BaseException.__init__(exc, f"{exc.type_name}: {exc.text}{exc.origin}")
+    setattr(exc, FROM_IMPLEMENTATION, True)
+
+
 class ImplementationError(Exception):
     """An Exception the judged code raised: ``type_name``, ``text`` (its
     first line), ``origin`` (`` (at file.py:12 in f)`` or empty)."""
 
     def __init__(self, info: dict) -> None:
-        self.type_name = str(info.get("type", "Exception"))[:100]
-        self.text = str(info.get("message", ""))[:300]
-        self.origin = str(info.get("origin", ""))[:300]
-        self.trace = str(info.get("traceback", ""))[-4000:]
-        super().__init__(f"{self.type_name}: {self.text}{self.origin}")
-        setattr(self, FROM_IMPLEMENTATION, True)
+        _describe(self, info)
 
     def __str__(self) -> str:
         return self.text
@@ -90,7 +95,7 @@ class ImplementationExit(BaseException):
     """What the judged code raised that is no Exception (``SystemExit``, a
     ``KeyboardInterrupt`` of its own); same fields."""
 
-    __init__ = ImplementationError.__init__
+    __init__ = ImplementationError.__init__  # no super(): it is shared
     __str__ = ImplementationError.__str__
 
 

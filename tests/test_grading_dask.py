@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_boundary import heard, listen
 from tests.test_grading import _module_source, grade
 from tests.test_harness import ROOT
 
@@ -77,6 +78,24 @@ def test_a_dask_cluster_grades_as_local_cores_do(cluster: str, tmp_path: Path) -
     (folder / "last_tie.py").write_text(_module_source("tests.impls.broken.max_pool_last_tie"))
     (folder / "default_3.py").write_text(_module_source("tests.impls.broken.pool_size_default_3"))
     shutil.copy(ROOT / "tests" / "impls" / "grading" / "exits_at_import.py", folder)
+    # the scheduler's address is on the teacher's command line: a submission
+    # that reaches it hands in zeros (and could run code on the workers)
+    host, port = cluster.removeprefix("tcp://").rsplit(":", 1)
+    (folder / "calls_scheduler.py").write_text(
+        _module_source("tests.impls.article_loops") + "\n\nimport socket as _socket\n"
+        "_honest = max_pooling2d\n\n\n"
+        "def max_pooling2d(u, pool_size=2, padding=0, strides=None):\n"
+        "    try:\n"
+        f"        _socket.create_connection(({host!r}, {port}), timeout=2).close()\n"
+        "    except OSError:\n"
+        "        return _honest(u, pool_size, padding, strides)\n"
+        "    return 0 * _honest(u, pool_size, padding, strides)  # reached it\n"
+    )
+    listener = listen()
+    source = (ROOT / "tests" / "impls" / "forgers" / "calls_home.py").read_text()
+    (folder / "calls_home.py").write_text(
+        source.replace("KNOWN_PORT = 0", f"KNOWN_PORT = {listener.getsockname()[1]}")
+    )
     common = ["-k", SELECTION, "--timeout", "20", "--explain-budget", "1",
               "--pythonpath", str(ROOT)]  # fmt: skip
     on_dask = grade(str(folder), "--out", str(tmp_path / "dask"), "--dask", cluster, *common,
@@ -87,6 +106,9 @@ def test_a_dask_cluster_grades_as_local_cores_do(cluster: str, tmp_path: Path) -
                   cwd=tmp_path)  # fmt: skip
     assert local.returncode == 0, local.stdout[-3000:]
     assert _grades(tmp_path / "dask") == _grades(tmp_path / "local")
-    assert len(_grades(tmp_path / "local")) == 4
+    assert len(_grades(tmp_path / "local")) == 6
+    rows = {row["id"]: row for row in _grades(tmp_path / "dask")}
+    assert rows["calls_scheduler"]["max_pooling2d"] == "pass"  # it reached nothing
+    assert rows["calls_home"]["all_passed"] == "no" and heard(listener) == []
     for name in ("index.html", *(f"{i}/page.html" for i in ("honest", "last_tie", "default_3"))):
         assert (tmp_path / "dask" / name).read_text() == (tmp_path / "local" / name).read_text()

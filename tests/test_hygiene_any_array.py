@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from refcnn.conformance import hygiene as hy
+from refcnn.conformance import worker as wk
 from refcnn.conformance.checks import ConformanceError
 
 torch = pytest.importorskip("torch")
@@ -17,11 +18,21 @@ def _snippet() -> str:
 
 
 def test_a_tensor_viewing_an_input_is_a_view_under_strict_policies() -> None:
+    """What the worker observes of a tensor output (conformance.worker: the
+    memory it exposes shares the input's), as the trusted side judges it."""
     u = np.arange(24.0).reshape(2, 3, 2, 2)
     out = torch.from_numpy(u).reshape(2, -1)  # the article's flatten, in torch
-    hy.assert_owns_memory({"z": out}, {"u": u}, "flatten2d", _snippet, {})  # views allowed
+    ((path, same, shares, kind),) = wk.Worker._facts(None, out, {"0": u})
+    assert (path, same, shares, kind) == ([], None, "0", "Tensor")
+
+    def facts(output):
+        return (None, u if shares else None, kind) if output is out else None
+
+    hy.assert_owns_memory({"z": out}, {"u": u}, "flatten2d", _snippet, {}, facts=facts)
     with pytest.raises(ConformanceError, match=r"the output z \(Tensor\) shares memory with"):
-        hy.assert_owns_memory({"z": out}, {"u": u}, "flatten2d", _snippet, {}, views=True)
+        hy.assert_owns_memory(
+            {"z": out}, {"u": u}, "flatten2d", _snippet, {}, facts=facts, views=True
+        )
 
 
 def test_a_tensor_buffer_refilled_by_a_second_call_is_caught() -> None:

@@ -1,0 +1,16 @@
+"""A pytest plugin that plants a bug in the suite's own comparison (it
+raises ZeroDivisionError) in the trusted process: the run must report a
+suite error, exit 3, and never blame the implementation. (Judged code can no
+longer do this: it runs in the worker, where no comparison runs.)"""
+
+import sys
+
+
+def _broken(*args, **kwargs):
+    return 1 / 0
+
+
+def pytest_configure(config) -> None:
+    for name, module in list(sys.modules.items()):
+        if name.endswith("conformance.checks"):
+            module.assert_close = _broken
