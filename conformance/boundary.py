@@ -230,9 +230,9 @@ def reachable(uid: int, paths: list[str]) -> list[str]:
     blocked = blocked_folders(uid, paths)
     if not blocked:
         return []
+    real = {os.path.realpath(p) for p in paths if os.path.exists(p)}
     binds = sorted(
-        {os.path.realpath(p) for p in paths if os.path.exists(p)}
-        & {p for p in map(os.path.realpath, paths) if any(p.startswith(f + "/") for f in blocked)},
+        (p for p in real if any(p.startswith(f + "/") for f in blocked)),
         key=lambda p: p.count("/"),
     )
     steps = {(f.count("/"), 0, f) for f in blocked}
@@ -690,9 +690,6 @@ class InProcess(Boundary):
         self.worker.describe(ld.Loaded(self.module, name, name), self.names)
         self.loaded = self._load_reply(*replies.frames.pop())
         self.loaded.sandbox = "none (in the suite's own process: trusted code only)"
-
-    def _load(self) -> Loaded:  # not used: start() describes the module itself
-        raise NotImplementedError
 
     def _send(self, header: dict, buffers: list = ()) -> None:
         assert self.worker is not None

@@ -99,31 +99,6 @@ def test_a_daemon_rewriting_json_forges_nothing_and_is_gone_at_the_end(tmp_path:
     assert seconds < 60
 
 
-@needs_bwrap
-@pytest.mark.parametrize("workers", ["0", "2"])
-def test_the_judged_code_reaches_no_loopback_listener(workers: str, tmp_path: Path) -> None:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.settimeout(0.5)
-    os.environ["REFCNN_FORGER_PORT"] = str(listener.getsockname()[1])
-    try:
-        code, verdict, _ = run_suite(
-            "tests.impls.forgers.calls_home", tmp_path, "-n", workers, "-k", SELECTION
-        )
-    finally:
-        del os.environ["REFCNN_FORGER_PORT"]
-    heard = []
-    try:
-        while True:
-            connection, _ = listener.accept()
-            heard.append(connection.recv(100))
-    except OSError:  # the time-out: nobody (left) to hear
-        pass
-    listener.close()
-    assert heard == [] and code == 1 and not verdict["all_provided_pass"]
-
-
 def listen() -> socket.socket:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -142,6 +117,20 @@ def heard(listener: socket.socket) -> list[bytes]:
         pass
     listener.close()
     return found
+
+
+@needs_bwrap
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_the_judged_code_reaches_no_loopback_listener(workers: str, tmp_path: Path) -> None:
+    listener = listen()
+    os.environ["REFCNN_FORGER_PORT"] = str(listener.getsockname()[1])
+    try:
+        code, verdict, _ = run_suite(
+            "tests.impls.forgers.calls_home", tmp_path, "-n", workers, "-k", SELECTION
+        )
+    finally:
+        del os.environ["REFCNN_FORGER_PORT"]
+    assert heard(listener) == [] and code == 1 and not verdict["all_provided_pass"]
 
 
 def test_without_the_sandbox_the_listener_hears_the_judged_code(tmp_path: Path) -> None:
