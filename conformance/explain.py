@@ -427,10 +427,14 @@ class Explainer:
 
 def small_list(value: Any) -> Any:
     """An array as nested lists: ints where the values are whole, else
-    floats to 6 significant digits; None stays None."""
+    floats to 6 significant digits; complex values as strings ("1+2j"), so
+    that nothing is cast away in silence; None stays None."""
     if value is None:
         return None
     try:
+        if np.asarray(value).dtype.kind == "c":
+            as_text = np.vectorize(lambda x: f"{complex(x):.6g}", otypes=[object])
+            return as_text(np.asarray(value)).tolist()
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         return repr(value)[:200]

@@ -137,15 +137,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """A test is not run (and says why) once the run's budget is spent, or
     once a test of its (op, corner) timed out: a hang costs one time limit
     per (op, corner), not one per test (in each pytest process). The time
-    limit of the calls to the worker counts from here."""
+    limit of the calls to the worker (their time in all) counts from here."""
     config = item.config
     if not in_suite(item):
         return
     impl = getattr(config, "_refcnn_impl", None)
     if impl is not None:
         impl.boundary.forget()
-        timeout = config._refcnn_timeout
-        impl.boundary.deadline = time.monotonic() + timeout if timeout else None
+        impl.boundary.begin_test(config._refcnn_timeout or None)
     reason = _not_run(item)
     if reason is not None:
         impl_mod.skip("not run", f"{vd.NOT_RUN}{reason}")

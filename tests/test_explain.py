@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +163,10 @@ def test_small_lists_are_integers_where_whole() -> None:
     assert ex.small_list(np.array([[1.0, -2.0]], dtype=np.float32)) == [[1, -2]]
     assert ex.small_list(np.array([0.5, 1 / 3])) == [0.5, 0.333333]
     assert ex.small_list(None) is None
+    # complex values keep their imaginary part (and raise no ComplexWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ex.small_list(np.array([1 + 2j, 0.5])) == ["1+2j", "0.5+0j"]
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])
