@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy  # noqa: F401  (loaded, so that threadpoolctl sees its BLAS)
 import threadpoolctl
 
 CLASS = ["article_loops", "article_transcription", "pure_python_loops"] + [
@@ -38,7 +39,7 @@ CLASS = ["article_loops", "article_transcription", "pure_python_loops"] + [
 def _class(root: Path, folder: Path) -> None:
     """20 submissions: the modules above, each twice (as another student)."""
     folder.mkdir()
-    for number, name in enumerate(CLASS * 2):
+    for number, name in enumerate((CLASS * 2)[:20]):
         source = root / "tests" / "impls" / (name.replace(".", "/") + ".py")
         shutil.copy(source, folder / f"s{number:02}_{name.rpartition('.')[2]}.py")
     os.chmod(folder, 0o700)

@@ -2,7 +2,10 @@
 the judged code (see :mod:`conformance.boundary`): plain data only.
 
 A message is one frame on a pipe: ``!II`` (the JSON header's length, the
-buffers' total length), the header (UTF-8 JSON), then the raw buffers. The
+buffers' total length), the header (UTF-8 JSON), then the raw buffers, each
+padded with zeros to a multiple of ``ALIGN`` bytes (the header's ``sizes``
+are their unpadded lengths), so that the arrays rebuilt in place from the
+one buffer a frame is read into are aligned. The
 header holds the message's fields; a value in it is a tree of JSON:
 
 * ``null``, booleans, numbers (``NaN`` and ``Infinity`` as Python's JSON
@@ -27,12 +30,15 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import struct
+import time
 from typing import Any
 
 import numpy as np
 
 FRAME = struct.Struct("!II")
+ALIGN = 64  # bytes: each buffer starts at a multiple of it
 HEADER_LIMIT = 4 * 2**20  # bytes of a frame's JSON header
 DTYPE_KINDS = "biufcUS"  # the dtypes rebuilt: booleans, numbers, strings
 REPR_LIMIT = 400  # characters of an opaque value's description
@@ -126,7 +132,9 @@ class Encoder:
         self.buffers: list[bytes] = []
 
     def _buffer(self, array: np.ndarray) -> int:
-        self.buffers.append(np.ascontiguousarray(array).tobytes())
+        # its bytes as a view, not a copy: the frame is written at once
+        data = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+        self.buffers.append(memoryview(data))
         return len(self.buffers) - 1
 
     def encode(self, value: Any) -> Any:
@@ -184,12 +192,18 @@ class Decoder:
     """Rebuilds a tree against its buffers; ``ProtocolError`` for anything
     that does not fit (see the module doc)."""
 
-    def __init__(self, buffers: list[bytes], generators: bool = False) -> None:
+    def __init__(self, buffers: list, generators: bool = False) -> None:
         self.buffers, self.generators = buffers, generators
+        self.used: set[int] = set()
 
-    def _bytes(self, index: Any) -> bytes:
+    def _bytes(self, index: Any) -> Any:
+        """Buffer ``index``; a copy of it when it was used already, so that
+        no two values decoded share memory."""
         if type(index) is not int or not 0 <= index < len(self.buffers):
             raise ProtocolError(f"a buffer index out of range: {index!r:.40}")
+        if index in self.used:
+            return bytearray(self.buffers[index])
+        self.used.add(index)
         return self.buffers[index]
 
     def decode(self, tree: Any, depth: int = 0) -> Any:
@@ -239,8 +253,9 @@ class Decoder:
             raise ProtocolError(
                 f"an array of shape {tuple(shape)} and dtype {dtype} in {len(data)} bytes"
             )
-        # a writable copy of its own: the bytes object stays the message's
-        return np.frombuffer(bytearray(data), dtype=dtype).reshape(shape)
+        if isinstance(data, bytes):  # a frame of immutable bytes: a writable copy
+            data = bytearray(data)
+        return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
 def _generator(state: dict) -> np.random.Generator:
@@ -262,50 +277,93 @@ def decode(tree: Any, buffers: list[bytes], generators: bool = False) -> Any:
 # --- frames ------------------------------------------------------------------------
 
 
-def write_frame(fd: int, header: dict, buffers: list[bytes] = ()) -> None:
-    """One message: ``header`` (with the buffers' lengths) and its buffers."""
-    header = {**header, "sizes": [len(b) for b in buffers]}
+def _padded(size: int) -> int:
+    return -(-size // ALIGN) * ALIGN
+
+
+def write_frame(fd: int, header: dict, buffers: list = ()) -> None:
+    """One message: ``header`` (with the buffers' lengths) and its buffers
+    (bytes-like, written as they are, without joining them first)."""
+    views = [memoryview(b).cast("B") for b in buffers]
+    header = {**header, "sizes": [len(v) for v in views]}
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    data = b"".join([FRAME.pack(len(text), sum(len(b) for b in buffers)), text, *buffers])
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    pieces = [FRAME.pack(len(text), sum(_padded(len(v)) for v in views)) + text]
+    for view in views:
+        pieces += [view, bytes(_padded(len(view)) - len(view))]
+    pieces = [memoryview(p) for p in pieces if len(p)]
+    while pieces:
+        written = os.writev(fd, pieces[:1024])  # IOV_MAX
+        while pieces and written >= len(pieces[0]):
+            written -= len(pieces.pop(0))
+        if written:
+            pieces[0] = pieces[0][written:]
 
 
-def read_exactly(fd: int, size: int, read: Any = os.read) -> bytes:
-    """``size`` bytes; EOFError if the other end closed first."""
-    chunks, left = [], size
-    while left:
-        chunk = read(fd, min(left, 1 << 20))
-        if not chunk:
-            raise EOFError(f"the pipe closed {size - left} bytes into {size}")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+SPIN = 100e-6  # seconds a reader polls an empty pipe before it sleeps in select
 
 
-def read_frame(fd: int, buffer_limit: int, read: Any = os.read) -> tuple[dict, list[bytes]]:
-    """The next message: its header and buffers. FrameTooLargeError (unread) for
-    one over ``buffer_limit`` bytes of buffers or ``HEADER_LIMIT`` of header;
-    ProtocolError for one that does not parse. ``read``: ``os.read`` or one
-    with a deadline."""
-    header_size, buffers_size = FRAME.unpack(read_exactly(fd, FRAME.size, read))
+def read_into_spinning(fd: int, view: memoryview, wait: Any = None) -> int:
+    """Read what ``fd`` (non-blocking) has into ``view``: polling it for
+    ``SPIN`` seconds first (a reply often comes sooner than a sleeping
+    process wakes up), then waiting in select for at most ``wait()`` seconds
+    (None: no limit); TimeoutError when that passed."""
+    spin_end = None
+    while True:
+        try:
+            return os.readv(fd, [view])
+        except BlockingIOError:
+            pass
+        now = time.perf_counter()
+        if spin_end is None:
+            spin_end = now + SPIN
+        if now < spin_end:
+            continue
+        ready, _, _ = select.select([fd], [], [], None if wait is None else wait())
+        if not ready:
+            raise TimeoutError
+
+
+def _read_into(fd: int, view: memoryview) -> int:
+    return os.readv(fd, [view])
+
+
+def read_exactly(fd: int, size: int, read_into: Any = _read_into) -> bytearray:
+    """``size`` bytes, read into one buffer; EOFError if the other end closed
+    first. ``read_into(fd, view)`` fills the start of ``view`` and returns
+    how many bytes it read (0: the end)."""
+    data = bytearray(size)
+    view, got = memoryview(data), 0
+    while got < size:
+        count = read_into(fd, view[got:])
+        if not count:
+            raise EOFError(f"the pipe closed {got} bytes into {size}")
+        got += count
+    return data
+
+
+def read_frame(fd: int, buffer_limit: int, read_into: Any = _read_into) -> tuple[dict, list]:
+    """The next message: its header and buffers (views of the one buffer the
+    frame was read into). FrameTooLargeError (unread) for one over
+    ``buffer_limit`` bytes of buffers or ``HEADER_LIMIT`` of header;
+    ProtocolError for one that does not parse. ``read_into``: as for
+    :func:`read_exactly` (the boundary's has a deadline)."""
+    header_size, buffers_size = FRAME.unpack(read_exactly(fd, FRAME.size, read_into))
     if header_size > HEADER_LIMIT:
         raise FrameTooLargeError(header_size, HEADER_LIMIT)
     if buffers_size > buffer_limit:
         raise FrameTooLargeError(buffers_size, buffer_limit)
     try:
-        header = json.loads(read_exactly(fd, header_size, read).decode("utf-8"))
+        header = json.loads(read_exactly(fd, header_size, read_into).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError(f"a header that is not JSON ({exc})") from None
     sizes = header.get("sizes") if isinstance(header, dict) else None
     if type(sizes) is not list or not all(type(s) is int and s >= 0 for s in sizes):
         raise ProtocolError("a header without the sizes of its buffers")
-    if sum(sizes) != buffers_size:
-        raise ProtocolError(f"buffers of {sum(sizes)} bytes declared as {buffers_size}")
-    data = read_exactly(fd, buffers_size, read)
+    if sum(_padded(s) for s in sizes) != buffers_size:
+        raise ProtocolError(f"buffers of {sum(sizes)} bytes (padded) declared as {buffers_size}")
+    data = memoryview(read_exactly(fd, buffers_size, read_into))
     buffers, position = [], 0
     for size in sizes:
         buffers.append(data[position : position + size])
-        position += size
+        position += _padded(size)
     return header, buffers

@@ -166,8 +166,10 @@ def _leaves(value: Any, path: tuple = ()) -> list[tuple[tuple, Any]]:
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
-    try:
-        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    try:  # equal_nan costs 20 times more: only where NaNs make them differ
+        if np.array_equal(a, b):
+            return True
+        return a.dtype.kind in "fc" and bool(np.array_equal(a, b, equal_nan=True))
     except Exception:
         return a.tobytes() == b.tobytes()
 
@@ -199,9 +201,10 @@ class Worker:
             self.reply({"error": f"unknown request {kind!r:.40}"})
 
     def serve(self) -> None:
+        os.set_blocking(self.requests, False)
         while True:
             try:
-                header, buffers = pr.read_frame(self.requests, REQUEST_LIMIT)
+                header, buffers = pr.read_frame(self.requests, REQUEST_LIMIT, pr.read_into_spinning)
             except EOFError:
                 return
             self.handle(header, buffers)

@@ -182,7 +182,10 @@ def _write(submission: Submission, scratch: Path, uid: int | None) -> None:
 
 
 def _environment(run: Path, uid: int | None, limits: Limits) -> dict[str, str]:
+    path = bd.bwrap()
+    checked = {bd.CHECKED_VAR: path} if path and not bd.bwrap_works(path) else {}
     return {
+        **checked,
         "HOME": str(run / "home"),
         "TMPDIR": str(run / "tmp"),
         "OMP_NUM_THREADS": "1",
