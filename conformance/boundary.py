@@ -555,8 +555,9 @@ class Boundary:
             self._lose()
             raise
         finally:
-            self.seconds += time.monotonic() - start
-            self.used += time.monotonic() - start
+            elapsed = time.monotonic() - start
+            self.seconds += elapsed
+            self.used += elapsed
         if not isinstance(header, dict):
             self._lose()
             raise self._lost("crashed", "sent a reply that is not a JSON object")

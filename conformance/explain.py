@@ -432,10 +432,10 @@ def small_list(value: Any) -> Any:
     if value is None:
         return None
     try:
-        if np.asarray(value).dtype.kind == "c":
-            as_text = np.vectorize(lambda x: f"{complex(x):.6g}", otypes=[object])
-            return as_text(np.asarray(value)).tolist()
-        array = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
+        if raw.dtype.kind == "c":
+            return np.vectorize(lambda x: f"{complex(x):.6g}", otypes=[object])(raw).tolist()
+        array = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError):
         return repr(value)[:200]
     if np.all(np.isfinite(array)) and np.all(array == np.round(array)):

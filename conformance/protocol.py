@@ -202,7 +202,7 @@ class Decoder:
         if type(index) is not int or not 0 <= index < len(self.buffers):
             raise ProtocolError(f"a buffer index out of range: {index!r:.40}")
         if index in self.used:
-            return bytearray(self.buffers[index])
+            return memoryview(bytearray(self.buffers[index]))
         self.used.add(index)
         return self.buffers[index]
 
@@ -253,7 +253,10 @@ class Decoder:
             raise ProtocolError(
                 f"an array of shape {tuple(shape)} and dtype {dtype} in {len(data)} bytes"
             )
-        if isinstance(data, bytes):  # a frame of immutable bytes: a writable copy
+        # In place only in a buffer of the decoder's own (what read_frame
+        # read): bytes, or a sender's array (an encoder's buffers decoded
+        # directly), get a writable copy that shares nothing.
+        if not (isinstance(data, memoryview) and isinstance(data.obj, bytearray)):
             data = bytearray(data)
         return np.frombuffer(data, dtype=dtype).reshape(shape)
 

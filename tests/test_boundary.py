@@ -174,6 +174,8 @@ def test_values_cross_as_plain_data() -> None:
     assert got[1] == [1, 2.5, None, True] and type(got[1]) is list
     assert type(got[2]) is np.float32 and got[2] == 2 and got[3] == 3 + 1j
     np.testing.assert_array_equal(got[4]["k"], u)
+    # decoded straight from an encoder's buffers (views of u): copies of their own
+    assert not any(np.shares_memory(a, u) for a in (got[0], got[4]["k"]))
     rng = np.random.default_rng(5)
     expected = np.random.default_rng(5).standard_normal(3)
     np.testing.assert_array_equal(_round_trip(rng).standard_normal(3), expected)
