@@ -110,26 +110,30 @@ def _window_samples(
     keys = {"pool_size": "kernel"} if shape.window == "pool" else {}
     keys |= {name: key for name, key in ((shape.padding, "padding"), (shape.strides, "strides"))
              if name}  # fmt: skip
+    return _window_sample(op, omitted, keys, dtype, exclude)
 
-    @st.composite
-    def draw_sample(draw: st.DrawFn) -> Sample:
-        g = draw(hh.geometry(shape, "mixed", hh.LIMITS, exclude))
-        seed, kind = draw(hh.seeds()), draw(hh.value_kind("mixed", False))
-        for name, key in keys.items():  # pool_size before strides
-            # only ``omitted`` is left out of the call: the others are given,
-            # but a declared-unsupported factor that mixed left out
-            if name in omitted or (g[key] is None and key not in exclude):
-                g[key] = article_value(op, name, {"pool_size": g["kernel"]})
-        (kh, kw), (ph, pw) = as_pair(g["kernel"]), as_pair(g["padding"] or 0)
-        g["h"], g["w"] = max(g["h"], kh - 2 * ph), max(g["w"], kw - 2 * pw)
-        shapes, params = op.build(g)  # the omitted geometry values are given explicitly
-        for name in declared(op, "backward" if op.backward else "forward"):
-            if name not in keys:  # calc_du_flag: given, unless left out
-                params[name] = article_value(op, name, params)
-        arrays = sm.layer_arrays(np.random.default_rng(seed), shapes, kind, dtype)
-        return Sample(arrays, params, f"seed={seed}, values={kind}", "mixed")
 
-    return draw_sample()
+@st.composite
+def _window_sample(
+    draw: st.DrawFn, op: ot.Op, omitted: tuple[str, ...], keys: dict[str, str], dtype: str,
+    exclude: frozenset[str],
+) -> Sample:  # fmt: skip
+    shape = op.shape
+    g = draw(hh.geometry(shape, "mixed", hh.LIMITS, exclude))
+    seed, kind = draw(hh.seeds()), draw(hh.value_kind("mixed", False))
+    for name, key in keys.items():  # pool_size before strides
+        # only ``omitted`` is left out of the call: the others are given,
+        # but a declared-unsupported factor that mixed left out
+        if name in omitted or (g[key] is None and key not in exclude):
+            g[key] = article_value(op, name, {"pool_size": g["kernel"]})
+    (kh, kw), (ph, pw) = as_pair(g["kernel"]), as_pair(g["padding"] or 0)
+    g["h"], g["w"] = max(g["h"], kh - 2 * ph), max(g["w"], kw - 2 * pw)
+    shapes, params = op.build(g)  # the omitted geometry values are given explicitly
+    for name in declared(op, "backward" if op.backward else "forward"):
+        if name not in keys:  # calc_du_flag: given, unless left out
+            params[name] = article_value(op, name, params)
+    arrays = sm.layer_arrays(np.random.default_rng(seed), shapes, kind, dtype)
+    return Sample(arrays, params, f"seed={seed}, values={kind}", "mixed")
 
 
 def without(params: dict[str, Any], omitted: tuple[str, ...]) -> dict[str, Any]:

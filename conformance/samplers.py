@@ -44,23 +44,29 @@ def geometry_samples(
     def samples(
         dtype: str, corner: str = "mixed", gradcheck: bool = False, exclude=frozenset()
     ) -> st.SearchStrategy[Sample]:
-        limits = hh.GRADCHECK_LIMITS if gradcheck else hh.LIMITS
-
-        @st.composite
-        def draw_sample(draw: st.DrawFn) -> Sample:
-            g = draw(hh.geometry(shape, corner, limits, exclude))
-            seed, kind = draw(hh.seeds()), draw(hh.value_kind(corner, gradcheck))
-            shapes, params = build(g)
-            if corner == "mixed" and du_flag and draw(st.integers(0, 4)) == 0:
-                params["calc_du_flag"] = False  # backward only: du is skipped
-            arrays = layer_arrays(np.random.default_rng(seed), shapes, kind, dtype)
-            if corner == "ties":
-                tie_first_window(arrays["u"], hh.as_pair(g["kernel"]))
-            return Sample(arrays, params, f"seed={seed}, values={kind}", corner)
-
-        return draw_sample()
+        return _geometry_sample(shape, build, du_flag, dtype, corner, gradcheck, exclude)
 
     return samples
+
+
+# The composites take their settings as arguments, at module level: decorated
+# once, not once per strategy made (hypothesis parses a composite's source
+# when it is decorated, 1.4 ms, 264 times in a grade's run of pooling).
+@st.composite
+def _geometry_sample(
+    draw: st.DrawFn, shape: hh.Shape, build: Callable, du_flag: bool, dtype: str, corner: str,
+    gradcheck: bool, exclude: frozenset,
+) -> Sample:  # fmt: skip
+    limits = hh.GRADCHECK_LIMITS if gradcheck else hh.LIMITS
+    g = draw(hh.geometry(shape, corner, limits, exclude))
+    seed, kind = draw(hh.seeds()), draw(hh.value_kind(corner, gradcheck))
+    shapes, params = build(g)
+    if corner == "mixed" and du_flag and draw(st.integers(0, 4)) == 0:
+        params["calc_du_flag"] = False  # backward only: du is skipped
+    arrays = layer_arrays(np.random.default_rng(seed), shapes, kind, dtype)
+    if corner == "ties":
+        tie_first_window(arrays["u"], hh.as_pair(g["kernel"]))
+    return Sample(arrays, params, f"seed={seed}, values={kind}", corner)
 
 
 def tie_first_window(u: np.ndarray, window: tuple[int, int]) -> None:
@@ -263,24 +269,27 @@ def elementwise_samples(kinks: Callable[[dict], tuple[float, ...]] | None, **par
     def samples(
         dtype: str, corner: str = "plain", gradcheck: bool = False, exclude=frozenset()
     ) -> st.SearchStrategy[Sample]:
-        @st.composite
-        def draw_sample(draw: st.DrawFn) -> Sample:
-            shape = draw(data_shape(corner, gradcheck))
-            seed = draw(hh.seeds())
-            drawn = {}
-            for name, strategy in params.items():
-                if strategy == "kink":
-                    strategy = st.sampled_from(KINKS[name][1 if gradcheck else 0])
-                drawn[name] = draw(strategy)
-            kind = "kinks" if corner == "kinks" else "distinct" if gradcheck else "normal"
-            rng = np.random.default_rng(seed)
-            points = kinks(drawn) if kinks else ()
-            u = hh.make_values(rng, shape, kind, points).astype(dtype)
-            return Sample({"u": u}, drawn, f"seed={seed}, values={kind}", corner)
-
-        return draw_sample()
+        return _elementwise_sample(kinks, params, dtype, corner, gradcheck)
 
     return samples
+
+
+@st.composite
+def _elementwise_sample(
+    draw: st.DrawFn, kinks: Callable | None, params: dict, dtype: str, corner: str, gradcheck: bool
+) -> Sample:
+    shape = draw(data_shape(corner, gradcheck))
+    seed = draw(hh.seeds())
+    drawn = {}
+    for name, strategy in params.items():
+        if strategy == "kink":
+            strategy = st.sampled_from(KINKS[name][1 if gradcheck else 0])
+        drawn[name] = draw(strategy)
+    kind = "kinks" if corner == "kinks" else "distinct" if gradcheck else "normal"
+    rng = np.random.default_rng(seed)
+    points = kinks(drawn) if kinks else ()
+    u = hh.make_values(rng, shape, kind, points).astype(dtype)
+    return Sample({"u": u}, drawn, f"seed={seed}, values={kind}", corner)
 
 
 def at_zero(params: dict) -> tuple[float, ...]:
@@ -291,43 +300,46 @@ def dense_samples(maxout: bool):
     def samples(
         dtype: str, corner: str = "plain", gradcheck: bool = False, exclude=frozenset()
     ) -> st.SearchStrategy[Sample]:
-        @st.composite
-        def draw_sample(draw: st.DrawFn) -> Sample:
-            top = 5 if gradcheck else 12
-            n = hh.batch_size(draw, corner, 4)
-            d_in, d = draw(st.integers(1, top)), draw(st.integers(1, top))
-            if corner == "ties":
-                unit = draw(st.integers(2, 3))
-            else:
-                unit = draw(st.integers(1, 3)) if maxout else 1
-            seed = draw(hh.seeds())
-            rng = np.random.default_rng(seed)
-            shapes = {"u": (n, d_in), "W": (d_in, d * unit), "b": (d * unit,)}
-            params = {"unit": unit} if maxout else {}
-            if corner == "ties":
-                # Small integers tie pieces exactly in both dtypes; all-zero rows
-                # (the first, and others at random) with zero biases tie every
-                # piece (zero biases are the default).
-                zero_rows = rng.random((n, 1)) < 0.5
-                zero_rows[0] = True
-                u = rng.integers(-2, 3, size=shapes["u"]) * ~zero_rows
-                arrays = {
-                    "u": u.astype(dtype),
-                    "W": rng.integers(-1, 2, size=shapes["W"]).astype(dtype),
-                    "b": np.zeros(shapes["b"], dtype=dtype),
-                }
-                return Sample(arrays, params, f"seed={seed}, values=tied pieces", corner)
-            kind = "distinct" if gradcheck else "normal"
-            return Sample(
-                layer_arrays(rng, shapes, kind, dtype),
-                params,
-                f"seed={seed}, values={kind}",
-                corner,
-            )
-
-        return draw_sample()
+        return _dense_sample(maxout, dtype, corner, gradcheck)
 
     return samples
+
+
+@st.composite
+def _dense_sample(
+    draw: st.DrawFn, maxout: bool, dtype: str, corner: str, gradcheck: bool
+) -> Sample:
+    top = 5 if gradcheck else 12
+    n = hh.batch_size(draw, corner, 4)
+    d_in, d = draw(st.integers(1, top)), draw(st.integers(1, top))
+    if corner == "ties":
+        unit = draw(st.integers(2, 3))
+    else:
+        unit = draw(st.integers(1, 3)) if maxout else 1
+    seed = draw(hh.seeds())
+    rng = np.random.default_rng(seed)
+    shapes = {"u": (n, d_in), "W": (d_in, d * unit), "b": (d * unit,)}
+    params = {"unit": unit} if maxout else {}
+    if corner == "ties":
+        # Small integers tie pieces exactly in both dtypes; all-zero rows
+        # (the first, and others at random) with zero biases tie every
+        # piece (zero biases are the default).
+        zero_rows = rng.random((n, 1)) < 0.5
+        zero_rows[0] = True
+        u = rng.integers(-2, 3, size=shapes["u"]) * ~zero_rows
+        arrays = {
+            "u": u.astype(dtype),
+            "W": rng.integers(-1, 2, size=shapes["W"]).astype(dtype),
+            "b": np.zeros(shapes["b"], dtype=dtype),
+        }
+        return Sample(arrays, params, f"seed={seed}, values=tied pieces", corner)
+    kind = "distinct" if gradcheck else "normal"
+    return Sample(
+        layer_arrays(rng, shapes, kind, dtype),
+        params,
+        f"seed={seed}, values={kind}",
+        corner,
+    )
 
 
 def maxout_tags(sample: Sample) -> set[str]:
@@ -345,85 +357,93 @@ def maxout_tags(sample: Sample) -> set[str]:
 def prelu_samples(
     dtype: str, corner: str = "plain", gradcheck: bool = False, exclude=frozenset()
 ) -> st.SearchStrategy[Sample]:
-    @st.composite
-    def draw_sample(draw: st.DrawFn) -> Sample:
-        shape = draw(data_shape(corner, gradcheck))
-        seed = draw(hh.seeds())
-        kind = "kinks" if corner == "kinks" else "distinct" if gradcheck else "normal"
-        rng = np.random.default_rng(seed)
-        u = hh.make_values(rng, shape, kind, (0.0,)).astype(dtype)
-        alpha = rng.uniform(-0.5, 0.5, size=shape[-1]).astype(dtype)
-        return Sample({"u": u, "alpha": alpha}, {}, f"seed={seed}, values={kind}", corner)
+    return _prelu_sample(dtype, corner, gradcheck)
 
-    return draw_sample()
+
+@st.composite
+def _prelu_sample(draw: st.DrawFn, dtype: str, corner: str, gradcheck: bool) -> Sample:
+    shape = draw(data_shape(corner, gradcheck))
+    seed = draw(hh.seeds())
+    kind = "kinks" if corner == "kinks" else "distinct" if gradcheck else "normal"
+    rng = np.random.default_rng(seed)
+    u = hh.make_values(rng, shape, kind, (0.0,)).astype(dtype)
+    alpha = rng.uniform(-0.5, 0.5, size=shape[-1]).astype(dtype)
+    return Sample({"u": u, "alpha": alpha}, {}, f"seed={seed}, values={kind}", corner)
 
 
 def dropout_samples(
     dtype: str, corner: str = "plain", gradcheck: bool = False, exclude=frozenset()
 ) -> st.SearchStrategy[Sample]:
-    @st.composite
-    def draw_sample(draw: st.DrawFn) -> Sample:
-        shape = draw(data_shape(corner, gradcheck))
-        ratio = draw(st.sampled_from([0.9, 0.5, 0.25, 1.0]))
-        seed = draw(hh.seeds())
-        kind = "distinct" if gradcheck else "normal"
-        rng = np.random.default_rng(seed)
-        u = hh.make_values(rng, shape, kind).astype(dtype)
-        mask = rng.random(shape) < ratio
-        params = {"dropout_ratio": ratio, "mask": mask}
-        return Sample({"u": u}, params, f"seed={seed}, values={kind}", corner)
+    return _dropout_sample(dtype, corner, gradcheck)
 
-    return draw_sample()
+
+@st.composite
+def _dropout_sample(draw: st.DrawFn, dtype: str, corner: str, gradcheck: bool) -> Sample:
+    shape = draw(data_shape(corner, gradcheck))
+    ratio = draw(st.sampled_from([0.9, 0.5, 0.25, 1.0]))
+    seed = draw(hh.seeds())
+    kind = "distinct" if gradcheck else "normal"
+    rng = np.random.default_rng(seed)
+    u = hh.make_values(rng, shape, kind).astype(dtype)
+    mask = rng.random(shape) < ratio
+    params = {"dropout_ratio": ratio, "mask": mask}
+    return Sample({"u": u}, params, f"seed={seed}, values={kind}", corner)
 
 
 def batchnorm_samples(inference: bool):
     def samples(
         dtype: str, corner: str = "plain", gradcheck: bool = False, exclude=frozenset()
     ) -> st.SearchStrategy[Sample]:
-        @st.composite
-        def draw_sample(draw: st.DrawFn) -> Sample:
-            shape = draw(data_shape(corner, gradcheck, min_batch=2))
-            node = draw(st.booleans())
-            seed = draw(hh.seeds())
-            # normal values: a constant feature (var 0) makes torch and the
-            # article divide by sqrt(eps), which float32 cannot compare
-            kind = "distinct" if gradcheck else "normal"
-            rng = np.random.default_rng(seed)
-            stat = shape[1:] if node or len(shape) == 2 else shape[-1:]
-            arrays = {
-                "u": hh.make_values(rng, shape, kind).astype(dtype),
-                "gamma": rng.uniform(0.5, 1.5, stat).astype(dtype),
-                "beta": rng.standard_normal(stat).astype(dtype),
-            }
-            params: dict[str, Any] = {"batch_norm_node": node}
-            if inference:
-                params["mean"] = rng.standard_normal(stat).astype(dtype)
-                params["var"] = rng.uniform(0.5, 2.0, stat).astype(dtype)
-            return Sample(arrays, params, f"seed={seed}, values={kind}", corner)
-
-        return draw_sample()
+        return _batchnorm_sample(inference, dtype, corner, gradcheck)
 
     return samples
+
+
+@st.composite
+def _batchnorm_sample(
+    draw: st.DrawFn, inference: bool, dtype: str, corner: str, gradcheck: bool
+) -> Sample:
+    shape = draw(data_shape(corner, gradcheck, min_batch=2))
+    node = draw(st.booleans())
+    seed = draw(hh.seeds())
+    # normal values: a constant feature (var 0) makes torch and the
+    # article divide by sqrt(eps), which float32 cannot compare
+    kind = "distinct" if gradcheck else "normal"
+    rng = np.random.default_rng(seed)
+    stat = shape[1:] if node or len(shape) == 2 else shape[-1:]
+    arrays = {
+        "u": hh.make_values(rng, shape, kind).astype(dtype),
+        "gamma": rng.uniform(0.5, 1.5, stat).astype(dtype),
+        "beta": rng.standard_normal(stat).astype(dtype),
+    }
+    params: dict[str, Any] = {"batch_norm_node": node}
+    if inference:
+        params["mean"] = rng.standard_normal(stat).astype(dtype)
+        params["var"] = rng.uniform(0.5, 2.0, stat).astype(dtype)
+    return Sample(arrays, params, f"seed={seed}, values={kind}", corner)
 
 
 def classification_samples(soft_targets: bool):
     def samples(
         dtype: str, corner: str = "plain", gradcheck: bool = False, exclude=frozenset()
     ) -> st.SearchStrategy[Sample]:
-        @st.composite
-        def draw_sample(draw: st.DrawFn) -> Sample:
-            n, k = draw(st.integers(1, 4)), draw(st.integers(2, 6 if gradcheck else 10))
-            seed = draw(hh.seeds())
-            rng = np.random.default_rng(seed)
-            u = (rng.standard_normal((n, k)) * draw(st.sampled_from([1.0, 5.0]))).astype(dtype)
-            if soft_targets and draw(st.booleans()):
-                t = rng.dirichlet(np.ones(k), size=n)
-            elif soft_targets or draw(st.booleans()):
-                t = np.eye(k)[rng.integers(0, k, n)]
-            else:
-                t = rng.standard_normal((n, k))
-            return Sample({"u": u, "t": t.astype(dtype)}, {}, f"seed={seed}", corner)
-
-        return draw_sample()
+        return _classification_sample(soft_targets, dtype, corner, gradcheck)
 
     return samples
+
+
+@st.composite
+def _classification_sample(
+    draw: st.DrawFn, soft_targets: bool, dtype: str, corner: str, gradcheck: bool
+) -> Sample:
+    n, k = draw(st.integers(1, 4)), draw(st.integers(2, 6 if gradcheck else 10))
+    seed = draw(hh.seeds())
+    rng = np.random.default_rng(seed)
+    u = (rng.standard_normal((n, k)) * draw(st.sampled_from([1.0, 5.0]))).astype(dtype)
+    if soft_targets and draw(st.booleans()):
+        t = rng.dirichlet(np.ones(k), size=n)
+    elif soft_targets or draw(st.booleans()):
+        t = np.eye(k)[rng.integers(0, k, n)]
+    else:
+        t = rng.standard_normal((n, k))
+    return Sample({"u": u, "t": t.astype(dtype)}, {}, f"seed={seed}", corner)
