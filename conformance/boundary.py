@@ -49,7 +49,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -333,12 +334,61 @@ def _leaf(value: Any, path: list) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Confinement:
+    """What confines the worker besides the sandbox: the user id it runs as
+    (None: this process's), its rlimits (``memory`` MB of address space,
+    ``file_size`` MB per file, ``processes`` of its user id; 0: the worker's
+    defaults), the modules it may not import, the folders it may write
+    besides its scratch folder, and variables it gets besides this process's.
+    A grade's session takes it from its environment (``from_environment``:
+    what ``as_environment`` wrote)."""
+
+    uid: int | None = None
+    memory: int = 0
+    file_size: int = 0
+    processes: int = 0
+    forbid: tuple[str, ...] = ()
+    writable: tuple[str, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    def as_environment(self) -> dict[str, str]:
+        user = -1 if self.uid is None else self.uid
+        return {
+            LIMITS_VAR: f"{user},{self.memory},{self.file_size},{self.processes}",
+            FORBID_VAR: ",".join(self.forbid),
+            WRITABLE_VAR: ":".join(self.writable),
+        }
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Confinement:
+        fields = ((environ.get(LIMITS_VAR) or "-1,0,0,0").split(",") + ["0"] * 4)[:4]
+        uid, memory, file_size, processes = (int(value or 0) for value in fields)
+        return cls(
+            uid=None if uid == -1 else uid,
+            memory=memory,
+            file_size=file_size,
+            processes=processes,
+            forbid=tuple(n for n in environ.get(FORBID_VAR, "").split(",") if n.isidentifier()),
+            writable=tuple(filter(None, environ.get(WRITABLE_VAR, "").split(":"))),
+        )
+
+
 class Boundary:
     """The worker of one pytest process, started on demand and again after a
-    loss; ``spec`` is what it loads (see :mod:`conformance.loading`)."""
+    loss; ``spec`` is what it loads (see :mod:`conformance.loading`),
+    ``confinement`` what confines it (default: what this process's
+    environment says, :meth:`Confinement.from_environment`)."""
 
-    def __init__(self, spec: str, names: list[str], sandbox: bool = True) -> None:
+    def __init__(
+        self,
+        spec: str,
+        names: list[str],
+        sandbox: bool = True,
+        confinement: Confinement | None = None,
+    ) -> None:
         self.spec, self.names, self.sandbox = spec, names, sandbox
+        self.confinement = confinement or Confinement.from_environment()
         self.process: subprocess.Popen | None = None
         self.loaded: Loaded | None = None
         # The time limit counts the seconds spent waiting for the worker in
@@ -364,14 +414,17 @@ class Boundary:
     # --- the worker's life ------------------------------------------------------
 
     def _command(self, requests: int, replies: int, status: int) -> tuple[list[str], dict]:
-        limits = (os.environ.get(LIMITS_VAR) or "-1,0,0,0").split(",")
-        uid, memory, file_size, processes = (limits + ["0"] * 4)[:4]
-        forbid = [n for n in os.environ.get(FORBID_VAR, "").split(",") if n.isidentifier()]
+        confined = self.confinement
+        forbid = list(confined.forbid)
+        uid = "-1" if confined.uid is None else str(confined.uid)
+        memory, file_size, processes = map(
+            str, (confined.memory, confined.file_size, confined.processes)
+        )
         self.scratch = tempfile.mkdtemp(prefix="refcnn-worker-")
-        if uid != "-1":
-            os.chown(self.scratch, int(uid), int(uid))
-        env = {**os.environ, "TMPDIR": self.scratch}
-        if uid != "-1":
+        if confined.uid is not None:
+            os.chown(self.scratch, confined.uid, confined.uid)
+        env = {**os.environ, **confined.environment, "TMPDIR": self.scratch}
+        if confined.uid is not None:
             env["HOME"] = self.scratch
         suite = _WORKER_DIR
         path = bwrap() if self.sandbox else None
@@ -396,10 +449,9 @@ class Boundary:
         suite = os.path.join(self.scratch, ".worker")
         os.mkdir(suite)
         arguments = [path, *_BWRAP_FLAGS]
-        if uid != "-1":
-            arguments += reachable(int(uid), self._needed())
-        writable = [a for p in filter(None, os.environ.get(WRITABLE_VAR, "").split(":"))
-                    if os.path.isdir(p) for a in ("--bind", p, p)]  # fmt: skip
+        if confined.uid is not None:
+            arguments += reachable(confined.uid, self._needed())
+        writable = [a for p in confined.writable if os.path.isdir(p) for a in ("--bind", p, p)]
         # the files it reads (under /tmp too) stay where they are, read-only;
         # it writes only to its scratch folder (TMPDIR) and the writable ones
         arguments += ["--bind", self.scratch, self.scratch, *writable,

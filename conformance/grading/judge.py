@@ -72,13 +72,10 @@ class Limits:
     processes: int = 256
     forbid: tuple[str, ...] = ("refcnn", "torch")  # modules a submission may not import
 
-    def worker(self, uid: int | None) -> dict[str, str]:
-        """The environment that gives the session's worker these limits."""
-        user, processes = (-1, 0) if uid is None else (uid, self.processes)
-        return {
-            bd.LIMITS_VAR: f"{user},{self.memory},{self.file_size},{processes}",
-            bd.FORBID_VAR: ",".join(self.forbid),
-        }
+    def confinement(self, uid: int | None, **others: Any) -> bd.Confinement:
+        """What confines a worker that runs as ``uid`` under these limits."""
+        processes = 0 if uid is None else self.processes  # a shared user id: not its count
+        return bd.Confinement(uid, self.memory, self.file_size, processes, self.forbid, **others)
 
 
 @dataclass
@@ -191,7 +188,7 @@ def _environment(run: Path, uid: int | None, limits: Limits) -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
-        **limits.worker(uid),
+        **limits.confinement(uid).as_environment(),
     }
 
 
@@ -318,9 +315,8 @@ def preflight(limits: Limits, weaker_sandbox: bool) -> str:
     )
     with _run_folders("preflight") as (uid, run, scratch):
         _write(submission, scratch, uid)
-        saved = dict(os.environ)
-        os.environ.update(_environment(run, uid, limits))
-        boundary = bd.Boundary(str(scratch / "preflight.py"), ["flatten2d"])
+        confinement = limits.confinement(uid, environment=_environment(run, uid, limits))
+        boundary = bd.Boundary(str(scratch / "preflight.py"), ["flatten2d"], True, confinement)
         try:
             result = boundary.call("flatten2d", (np.zeros((2, 3, 4, 5)),), {})
             if getattr(result, "shape", None) != (2, 60):
@@ -339,8 +335,6 @@ def preflight(limits: Limits, weaker_sandbox: bool) -> str:
             )
         finally:
             boundary.close()
-            os.environ.clear()
-            os.environ.update(saved)
     return ""
 
 
