@@ -37,17 +37,20 @@ def call_implementation(
             raise
         name, text, origin = exception_fields(exc)
         if not isinstance(exc, Exception):
+            message = ending_the_run(exc)
             raise ConformanceError(
-                "crashed",
-                what,
-                f"the implementation raised {name}({text}){origin}, which would end the test run",
-                repro(),
-                exception=name,
-                params=params,
+                "crashed", what, message, repro(), exception=name, params=params
             ) from exc
         raise ConformanceError(
             "raised", what, f"{name}: {text}{origin}", repro(), exception=name, params=params
         ) from exc
+
+
+def ending_the_run(exc: BaseException) -> str:
+    """What a ``SystemExit`` or ``KeyboardInterrupt`` of the implementation's
+    own would have done, in the verdict's words."""
+    name, text, origin = exception_fields(exc)
+    return f"the implementation raised {name}({text}){origin}, which would end the test run"
 
 
 FROM_IMPLEMENTATION = bd.FROM_IMPLEMENTATION

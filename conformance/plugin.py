@@ -270,8 +270,9 @@ def failure_of(exc: BaseException, when: str = "call") -> dict:
         return exc.as_failure()
     name, message, _ = cl.exception_fields(exc)
     if cl.from_implementation(exc):
-        kind = "raised" if isinstance(exc, Exception) else "crashed"
-        return {"kind": kind, "exception": name, "message": f"{name}: {message}"}
+        if not isinstance(exc, Exception):  # called where no check wrapped the call
+            return {"kind": "crashed", "exception": name, "message": cl.ending_the_run(exc)}
+        return {"kind": "raised", "exception": name, "message": f"{name}: {message}"}
     if isinstance(exc, Flaky):
         return {
             "kind": "wrong values",

@@ -30,7 +30,9 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 IMPLS = ROOT / "tests" / "impls"
@@ -103,6 +105,18 @@ def cells(verdict: dict) -> dict[tuple, dict]:
     return found
 
 
+def _changes(was: Any, now: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """Where two records differ: (the field's path, before, after)."""
+    if isinstance(was, dict) and isinstance(now, dict):
+        for key in sorted(set(was) | set(now), key=str):
+            yield from _changes(was.get(key), now.get(key), f"{path}.{key}" if path else key)
+    elif isinstance(was, list) and isinstance(now, list) and len(was) == len(now):
+        for index, (a, b) in enumerate(zip(was, now, strict=True)):
+            yield from _changes(a, b, f"{path}[{index}]")
+    elif was != now:
+        yield path, was, now
+
+
 def compare(before: Path, after: Path) -> int:
     names = sorted(p.stem for p in before.glob("*.json") if not p.name.endswith(".failures.txt"))
     compared_cells = differences = missing = 0
@@ -125,8 +139,12 @@ def compare(before: Path, after: Path) -> int:
             if old_cells.get(key) != new_cells.get(key):
                 differences += 1
                 print(f"{name} {key}: differs")
-                print(f"    before: {json.dumps(old_cells.get(key))[:600]}")
-                print(f"    after:  {json.dumps(new_cells.get(key))[:600]}")
+                changes = list(_changes(old_cells.get(key), new_cells.get(key)))
+                for path, was, now in changes[:8]:
+                    was_text, now_text = json.dumps(was)[:160], json.dumps(now)[:160]
+                    print(f"    {path or '(cell)'}: {was_text} -> {now_text}")
+                if len(changes) > 8:
+                    print(f"    ... and {len(changes) - 8} more")
         for field in ("causes", "all_provided_pass", "interrupted", "suite_errors", "notes"):
             if old.get(field) != new.get(field):
                 differences += 1

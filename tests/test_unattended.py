@@ -498,3 +498,28 @@ def test_a_spent_budget_is_never_a_pass(tmp_path: Path) -> None:
     assert cell["not_run"] >= 1 and cell["status"] in ("not run", "FAIL")
     reasons = {c.get("skip_reason", "") for c in cell["corners"].values()}
     assert "not run: the run's budget (0.5 s, --budget) was spent" in reasons
+
+
+def test_an_exit_of_the_implementation_reads_the_same_wherever_it_escapes() -> None:
+    """A KeyboardInterrupt of the implementation's own that escapes a test
+    (a semantics test calls it unwrapped) gets the words a wrapped call
+    gets: what it raised, where, and that it would end the run."""
+    from refcnn.conformance import boundary as bd
+    from refcnn.conformance import calls as cl
+    from refcnn.conformance.plugin import failure_of
+
+    info = {"type": "KeyboardInterrupt", "message": "", "origin": " (at s.py:7 in flatten2d)"}
+    escaped = failure_of(bd.ImplementationExit(info))
+    expected = "the implementation raised KeyboardInterrupt() (at s.py:7 in flatten2d), which "
+    assert escaped == {
+        "kind": "crashed",
+        "exception": "KeyboardInterrupt",
+        "message": expected + "would end the test run",
+    }
+    try:
+        cl.call_implementation(lambda: (_ for _ in ()).throw(bd.ImplementationExit(info)),
+                               "flatten2d forward", lambda: "", {})  # fmt: skip
+    except Exception as wrapped:
+        assert wrapped.as_dict()["message"] == escaped["message"]
+    else:
+        raise AssertionError("call_implementation let the exit through")
