@@ -108,6 +108,12 @@ def main() -> int:
         help="only the single runs, against the class graded into --keep",
     )
     parser.add_argument("--keep", type=Path, default=None, help="grade into this folder")
+    parser.add_argument(
+        "--allow",
+        default=None,
+        help="refcnn grade's --allow (e.g. refcnn,torch: the class's adapters build on "
+        "refcnn, a few submissions on torch; to compare with a grader that forbade nothing)",
+    )
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="grade-class-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -123,6 +129,8 @@ def main() -> int:
                str(work / "out"), "--jobs", str(args.jobs), "--pythonpath", str(ROOT)]  # fmt: skip
     if args.keyword:
         command += ["-k", args.keyword]
+    if args.allow:
+        command += ["--allow", args.allow]
     start = time.monotonic()
     result = subprocess.run(command, env={**os.environ, "PYTHONPATH": str(ROOT)})
     total = time.monotonic() - start
