@@ -271,10 +271,40 @@ _STRINGS = ("SimpleString", "ConcatenatedString", "FormattedString", "FormattedS
 def generate_refcnn(name: str) -> list[Mutant]:
     """Every mutant mutmut's operators make of ``refcnn/<name>`` (but the
     string literals'), one per mutation, in a stable order."""
+    return generate_mutmut(Path("refcnn") / name)
+
+
+# --- the judge: the suite's own judging code, mutmut's operators too ------------------
+
+JUDGE_FILES = (
+    "checks.py",  # the comparisons
+    "tolerances.py",
+    "hygiene.py",
+    "defaults.py",
+    "finite_differences.py",
+    "calls.py",  # calling the implementation
+    "causes.py",
+    "oracle.py",
+    "torch_reference.py",
+    "golden.py",  # the golden fixtures' loading
+    "article.py",  # the article's printed arrays' loading
+)
+
+
+def generate_judge(name: str) -> list[Mutant]:
+    """Every mutant mutmut's operators make of ``conformance/<name>``."""
+    return generate_mutmut(Path("conformance") / name)
+
+
+def generate_mutmut(relative: Path) -> list[Mutant]:
+    """Every mutant mutmut's operators make of the repository's file
+    ``relative`` (but the string literals'), one per mutation, in a stable
+    order; its target is ``relative`` as a POSIX path."""
     import libcst as cst
     from mutmut.mutation import file_mutation as fm
 
-    path = ROOT / "refcnn" / name
+    path = ROOT / relative
+    name = relative.as_posix()
     original = path.read_text()
     lines = original.splitlines()
     here = Path.cwd()
@@ -294,10 +324,12 @@ def generate_refcnn(name: str) -> list[Mutant]:
         changed = source.splitlines()
         line = next((k for k, (a, b) in enumerate(zip(lines, changed, strict=False)) if a != b),
                     min(len(lines), len(changed)) - 1)  # fmt: skip
-        function = mutation.contained_by_top_level_function
+        # the top-level function (or class) it lies in; a module-level line: none
+        function = getattr(getattr(mutation.contained_by_top_level_function, "name", None),
+                           "value", None)  # fmt: skip
         after = type(mutation.mutated_node).__name__
-        found.append(Mutant(f"refcnn/{name}", f"mutmut/{kind}->{after}", number,
-                            function.name.value if function is not None else "<module>",
+        found.append(Mutant(name, f"mutmut/{kind}->{after}", number,
+                            function or "<module>",
                             lines[line].strip(), changed[line].strip() if line < len(changed)
                             else "", source))  # fmt: skip
     return found

@@ -4,6 +4,7 @@
                                         [--report mutation-report.json]
     python benchmarks/mutation_score.py --refcnn [--jobs 2] [--journal J] [--sample N --seed S]
     python benchmarks/mutation_score.py --defaults
+    python benchmarks/mutation_score.py --judge [--jobs 2] [--journal J] [--sample N --seed S]
 
 Every mutant of the two transcriptions of the article's layer code
 (tests/impls/article_loops.py, tests/impls/article_transcription.py; the
@@ -33,6 +34,17 @@ way has judged a random sample and a rerun continues it;
 ``--retry-survivors`` judges the journal's survivors again after a new test
 (``--retry-survivors unlisted``: those not listed as equivalent). Ctrl-C
 stops at once and reports on what was judged.
+
+``--judge``: the judge's own score. mutmut's operators on the suite's judging
+code (benchmarks/mutants.py ``JUDGE_FILES``: the comparisons, tolerances,
+hygiene, defaults, finite differences, calling the implementation, causes,
+the oracle and the torch reference, the golden and article fixtures'
+loading), each mutant a copy of the repository's tracked files with the
+mutated file, in which ``refcnn.conformance`` is the copy's ``conformance/``
+(its sessions and workers too: they run from the copy), judged by ``pytest
+-m judge`` there (stopping at the first failure), then, if it survives, by
+the rest of the tests (``-m "not judge"``, on two workers). About 2,800
+mutants: a campaign of hours, which ``--journal`` keeps across runs.
 """
 
 from __future__ import annotations
@@ -183,6 +195,58 @@ def judge_refcnn(mutant: mt.Mutant, folder: Path) -> dict:
             "keyword": keyword}  # fmt: skip
 
 
+_TRACKED: list[str] = []
+
+
+def _tracked() -> list[str]:
+    """The repository's tracked files (what a fresh clone holds)."""
+    if not _TRACKED:
+        listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                                check=True).stdout.decode().split("\0")  # fmt: skip
+        _TRACKED.extend(p for p in listed if p and (ROOT / p).is_file())
+    return _TRACKED
+
+
+# the judge's tiers: the fast tests that pin it, then the others (two workers)
+JUDGE_TIERS = (("-m", "judge", "-n", "0"), ("-m", "not judge", "-n", "2"))
+JUDGE_TIER_LIMIT = 3600  # seconds; a tier that hangs counts as killing the mutant
+
+
+def judge_judge(mutant: mt.Mutant, folder: Path) -> dict:
+    """One mutant of the suite's judging code: a copy of the repository
+    with the mutated file, where ``refcnn.conformance`` is the copy's
+    ``conformance/``; ``pytest -m judge`` there, then the other tests."""
+    copy = Path(tempfile.mkdtemp(dir=folder))
+    for relative in _tracked():
+        (copy / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, copy / relative)
+    (copy / mutant.target).write_text(mutant.source)
+    # found on the path before the editable install's finder (which maps
+    # refcnn.conformance to the repository's unmutated conformance/)
+    (copy / "refcnn" / "conformance").symlink_to(Path("..") / "conformance")
+    (copy / "conformance" / "fixtures").symlink_to(Path("..") / "fixtures")
+    env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+    start = time.monotonic()
+    killed, how = False, ""
+    for tier in JUDGE_TIERS:
+        try:
+            run = subprocess.run([*command, *tier], cwd=copy, env=env, capture_output=True,
+                                 text=True, timeout=JUDGE_TIER_LIMIT)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            killed, how = True, f"{tier[1]}: no result after {JUDGE_TIER_LIMIT} s"
+            break
+        if run.returncode not in (0, 5):  # 5: no test selected
+            failed = [line for line in run.stdout.splitlines()
+                      if line.startswith(("FAILED", "ERROR"))]  # fmt: skip
+            killed, how = True, f"{tier[1]}: {(failed or [f'exit {run.returncode}'])[0][:120]}"
+            break
+    shutil.rmtree(copy, ignore_errors=True)
+    return {"killed": killed, "how": how, "seconds": round(time.monotonic() - start, 2),
+            "keyword": "-m judge, then the rest"}  # fmt: skip
+
+
 def defaults_cells(mutants: list[mt.Mutant], folder: Path) -> int:
     """Each mutant of a default value, judged by the defaults check alone:
     its op's defaults cell must fail, with the hint that names the default."""
@@ -218,6 +282,9 @@ def main() -> int:
     parser.add_argument("--report", type=Path, default=None, help="every mutant's result, JSON")
     parser.add_argument("--refcnn", action="store_true", help="refcnn's own layer code (mutmut)")
     parser.add_argument(
+        "--judge", action="store_true", help="the suite's own judging code (mutmut)"
+    )
+    parser.add_argument(
         "--sample",
         type=int,
         default=0,
@@ -247,7 +314,12 @@ def main() -> int:
         help="only the mutants of default values, by the defaults check alone",
     )
     args = parser.parse_args()  # fmt: skip
-    if args.refcnn:
+    if args.judge:
+        names = [n for n in mt.JUDGE_FILES
+                 if not args.target or n.removesuffix(".py") in args.target]  # fmt: skip
+        mutants = [m for n in names for m in mt.generate_judge(n)[: args.limit or None]]
+        run, what = judge_judge, ", ".join(f"conformance/{n}" for n in names)
+    elif args.refcnn:
         names = [n for n in mt.REFCNN_FILES
                  if not args.target or n.removesuffix(".py") in args.target]  # fmt: skip
         mutants = [m for n in names for m in mt.generate_refcnn(n)[: args.limit or None]]
@@ -357,7 +429,8 @@ def report(results: dict, equivalent: dict, seconds: float, path: Path | None) -
         f"seconds per mutant: median {statistics.median(per_mutant):.1f}, "
         f"mean {statistics.mean(per_mutant):.1f}, max {max(per_mutant):.1f}"
     )
-    for title, key in (("per operator", lambda m: m.operator),
+    for title, key in (("per module", lambda m: m.target),
+                       ("per operator", lambda m: m.operator),
                        ("per function", lambda m: f"{m.target}:{m.function}")):  # fmt: skip
         groups: dict[str, list] = defaultdict(list)
         for mutant, result in items:
