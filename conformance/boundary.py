@@ -416,34 +416,24 @@ class Boundary:
     def _command(self, requests: int, replies: int, status: int) -> tuple[list[str], dict]:
         confined = self.confinement
         forbid = list(confined.forbid)
-        uid = "-1" if confined.uid is None else str(confined.uid)
-        memory, file_size, processes = map(
-            str, (confined.memory, confined.file_size, confined.processes)
-        )
+
+        def bootstrap(suite: str) -> list[str]:
+            """The worker's command: its pipes, limits, user id (-1: this
+            process's), where its modules are, the forbidden modules."""
+            uid = -1 if confined.uid is None else confined.uid
+            fields = (requests, replies, status, confined.memory, confined.file_size,
+                      confined.processes, uid, suite, ",".join(forbid))  # fmt: skip
+            return [sys.executable, "-c", wk.BOOTSTRAP, *map(str, fields)]
+
         self.scratch = tempfile.mkdtemp(prefix="refcnn-worker-")
         if confined.uid is not None:
             os.chown(self.scratch, confined.uid, confined.uid)
         env = {**os.environ, **confined.environment, "TMPDIR": self.scratch}
         if confined.uid is not None:
             env["HOME"] = self.scratch
-        suite = _WORKER_DIR
         path = bwrap() if self.sandbox else None
         if path is None or bwrap_works(path):
-            command = [
-                sys.executable,
-                "-c",
-                wk.BOOTSTRAP,
-                str(requests),
-                str(replies),
-                str(status),
-                memory,
-                file_size,
-                processes,
-                uid,
-                suite,
-                ",".join(forbid),
-            ]
-            return command, env  # fmt: skip
+            return bootstrap(_WORKER_DIR), env
         # the worker's modules at a path of their own (they may lie inside a
         # forbidden package: refcnn's wheel holds refcnn.conformance)
         suite = os.path.join(self.scratch, ".worker")
@@ -459,9 +449,7 @@ class Boundary:
         if forbid:
             self.stubs = tempfile.mkdtemp(prefix="refcnn-forbidden-")
             arguments += forbidden_view(forbid, self.stubs)
-        command = [sys.executable, "-c", wk.BOOTSTRAP, str(requests), str(replies), str(status),
-                   memory, file_size, processes, uid, suite, ",".join(forbid)]  # fmt: skip
-        return [*arguments, "--chdir", os.getcwd(), "--", *command], env
+        return [*arguments, "--chdir", os.getcwd(), "--", *bootstrap(suite)], env
 
     def _needed(self) -> list[str]:
         """What the worker reads: the interpreter, the import path, the
