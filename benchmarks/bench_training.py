@@ -30,7 +30,7 @@ from _fair import environment, nchw
 import refcnn
 from refcnn import data
 from refcnn import model as refcnn_model
-from refcnn.conformance import torch_reference
+from refcnn.conformance.expected import torch_reference
 
 
 def time_refcnn(

@@ -1,5 +1,5 @@
 """What the trust boundary costs: the median time of one call through the
-worker (conformance.boundary) against the same function called in this
+worker (conformance.judging.boundary) against the same function called in this
 process, side by side, on the inputs the suite draws (small) and a larger
 one; then the default run's calls, and the boundary's share of the run
 (its calls times the median cost of one, over the run's wall time).
@@ -24,7 +24,7 @@ import numpy as np
 import threadpoolctl
 
 import refcnn
-from refcnn.conformance import boundary as bd
+from refcnn.conformance.judging import boundary as bd
 
 ROOT = Path(__file__).resolve().parents[1]
 

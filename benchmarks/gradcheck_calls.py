@@ -27,9 +27,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from refcnn.conformance import checks as ch
-from refcnn.conformance import finite_differences as fd
-from refcnn.conformance import op_table as ot
+from refcnn.conformance.inputs import op_table as ot
+from refcnn.conformance.judging import checks as ch
+from refcnn.conformance.judging import finite_differences as fd
 
 FIRST_CALLS = 2  # the forward checked first, and called again
 

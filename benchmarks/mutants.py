@@ -277,17 +277,17 @@ def generate_refcnn(name: str) -> list[Mutant]:
 # --- the judge: the suite's own judging code, mutmut's operators too ------------------
 
 JUDGE_FILES = (
-    "checks.py",  # the comparisons
-    "tolerances.py",
-    "hygiene.py",
-    "defaults.py",
-    "finite_differences.py",
-    "calls.py",  # calling the implementation
-    "causes.py",
-    "oracle.py",
-    "torch_reference.py",
-    "golden.py",  # the golden fixtures' loading
-    "article.py",  # the article's printed arrays' loading
+    "judging/checks.py",  # the comparisons
+    "expected/tolerances.py",
+    "judging/hygiene.py",
+    "judging/defaults.py",
+    "judging/finite_differences.py",
+    "judging/calls.py",  # calling the implementation
+    "verdict/causes.py",
+    "expected/oracle.py",
+    "expected/torch_reference.py",
+    "expected/golden.py",  # the golden fixtures' loading
+    "expected/article.py",  # the article's printed arrays' loading
 )
 
 

@@ -74,8 +74,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mutants as mt  # noqa: E402
 
-from refcnn.conformance import api  # noqa: E402
-from refcnn.conformance import op_table as ot  # noqa: E402
+from refcnn.conformance.inputs import op_table as ot  # noqa: E402
+from refcnn.conformance.running import api  # noqa: E402
 
 
 def calls(source: str) -> dict[str, set[str]]:
@@ -357,7 +357,7 @@ def main() -> int:
     args = parser.parse_args()  # fmt: skip
     if args.judge:
         names = [n for n in mt.JUDGE_FILES
-                 if not args.target or n.removesuffix(".py") in args.target]  # fmt: skip
+                 if not args.target or Path(n).stem in args.target]  # fmt: skip
         mutants = [m for n in names for m in mt.generate_judge(n)[: args.limit or None]]
         run, what = judge_judge, ", ".join(f"conformance/{n}" for n in names)
     elif args.refcnn:

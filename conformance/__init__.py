@@ -10,6 +10,6 @@ From a terminal: ``refcnn conformance --impl mylayers``; with pytest: see
 docs/user-guide.md.
 """
 
-from .api import Interrupted, Result, UsageError, Verdict, check
+from .running.api import Interrupted, Result, UsageError, Verdict, check
 
 __all__ = ["Interrupted", "Result", "UsageError", "Verdict", "check"]

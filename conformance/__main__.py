@@ -1,7 +1,7 @@
-"""``python -m refcnn.conformance``: see :mod:`refcnn.conformance.runner`."""
+"""``python -m refcnn.conformance``: see :mod:`refcnn.conformance.running.runner`."""
 
 import sys
 
-from .runner import main
+from .running.runner import main
 
 sys.exit(main())

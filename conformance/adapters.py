@@ -49,7 +49,7 @@ article's parameters by name, with the article's defaults filled in
 ``padding=0``, ``strides=pool_size`` for pooling), as ints or ``(h, w)``
 tuples as the suite draws them: an implementation that takes ints only
 raises on tuples, and should declare the ``tuple params`` corner
-unsupported (see ``conformance.implementation``).
+unsupported (see ``conformance.running.implementation``).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ import numpy as np
 
 from refcnn.layouts import DATA_LAYOUTS, FILTER_LAYOUTS, PERMUTATIONS
 
-from . import op_table as ot
+from .inputs import op_table as ot
 
 
 def _signatures() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:

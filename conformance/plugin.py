@@ -22,25 +22,25 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import Flaky
 
-from . import boundary as bd
-from . import calls as cl
-from . import checks as ch
-from . import implementation as impl_mod
-from . import options as opts
-from . import oracle as orc
-from . import render as rd
-from . import reports
-from . import verdict as vd
-from . import verdict_json as vj
-from .files import write_whole
-from .options import PROFILE_VAR, TRANSPORT
+from .expected import oracle as orc
+from .judging import boundary as bd
+from .judging import calls as cl
+from .judging import checks as ch
+from .running import implementation as impl_mod
+from .running import options as opts
+from .running.options import PROFILE_VAR, TRANSPORT
+from .verdict import record as vd
+from .verdict import render as rd
+from .verdict import reports
+from .verdict import verdict_json as vj
+from .verdict.files import write_whole
 
 SUITE_DIR = Path(__file__).resolve().parent
 
 # "ci" (default): deterministic, so a run is reproducible and CI never flakes;
 # "thorough": random and many more examples, for hunting bugs.
 # max_examples is the budget of one op, check and dtype, which its corners share
-# (conformance.test_ops.examples); report_multiple_bugs=False: one failure per
+# (conformance.tests.test_ops.examples); report_multiple_bugs=False: one failure per
 # corner, shrunk.
 settings.register_profile(
     "ci",
@@ -364,7 +364,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     verdict.oracle, verdict.environment = orc.describe(), environment()
     config._refcnn_output_lines = outputs.write(verdict)
     transport = os.environ.get(TRANSPORT)
-    if transport:  # for conformance.api.check, which started this session
+    if transport:  # for conformance.running.api.check, which started this session
         write_whole(Path(transport), vj.json_text(verdict))
     if outputs.error and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.USAGE_ERROR

@@ -5,7 +5,7 @@
     python scripts/regenerate_fixtures.py --check    # exit 1 and a diff summary on drift
 
 The article's transcribed fixtures are verified against refcnn and torch,
-never modified. See conformance/golden.py.
+never modified. See conformance/expected/golden.py.
 """
 
 import sys
@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from conformance.golden import main
+from conformance.expected.golden import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,7 +3,7 @@ compare two recordings cell by cell: a restructuring of the suite keeps
 every verdict identical.
 
     python scripts/verdicts.py record DIR [--jobs 2] [--only SUBSTRING] [--timeout 5]
-    python scripts/verdicts.py compare BEFORE AFTER
+    python scripts/verdicts.py compare BEFORE AFTER [--moved OLD=NEW ...]
 
 ``record`` runs ``python -m refcnn.conformance --impl MODULE -n 0`` on each
 module (the default run; a short ``--timeout`` so that the hanging modules
@@ -16,7 +16,9 @@ judged by ``benchmarks/grade_class.py``, not here.
 cell: each (op, check, corner)'s status and counts, each failure's kind,
 exception, message, where, function, gradient, hint and smallest example,
 and the causes; the explanations' seconds and the paths of the recording are
-left out. It prints each difference and a summary (modules, cells,
+left out. ``--moved conformance/test_=conformance/tests/test_`` reads the
+before recording's text with that path changed (the suite's tests moved,
+and a failure names its test). It prints each difference and a summary (modules, cells,
 differences), and exits 1 if there is one.
 """
 
@@ -88,8 +90,10 @@ def record(folder: Path, jobs: int, only: str, timeout: float) -> int:
 _SECONDS = re.compile(r'"seconds": [0-9.e-]+')
 
 
-def _normal(text: str, folder: Path) -> dict:
+def _normal(text: str, folder: Path, moved: tuple[tuple[str, str], ...] = ()) -> dict:
     text = _SECONDS.sub('"seconds": 0', text.replace(str(folder), "DIR"))
+    for old, new in moved:
+        text = text.replace(old, new)
     return json.loads(text)
 
 
@@ -113,11 +117,11 @@ def _changes(was: Any, now: Any, path: str = "") -> Iterator[tuple[str, Any, Any
     elif isinstance(was, list) and isinstance(now, list) and len(was) == len(now):
         for index, (a, b) in enumerate(zip(was, now, strict=True)):
             yield from _changes(a, b, f"{path}[{index}]")
-    elif was != now:
+    elif was is not now and was != now:  # NaN is NaN: json.loads gives one object
         yield path, was, now
 
 
-def compare(before: Path, after: Path) -> int:
+def compare(before: Path, after: Path, moved: tuple[tuple[str, str], ...] = ()) -> int:
     names = sorted(p.stem for p in before.glob("*.json") if not p.name.endswith(".failures.txt"))
     compared_cells = differences = missing = 0
     for name in names:
@@ -131,7 +135,7 @@ def compare(before: Path, after: Path) -> int:
         if len(set(exits)) > 1:
             print(f"{name}: exit code {exits[0]} before, {exits[1]} after")
             differences += 1
-        old = _normal((before / f"{name}.json").read_text(), before)
+        old = _normal((before / f"{name}.json").read_text(), before, moved)
         new = _normal(other.read_text(), after)
         old_cells, new_cells = cells(old), cells(new)
         for key in sorted(set(old_cells) | set(new_cells), key=str):
@@ -149,6 +153,8 @@ def compare(before: Path, after: Path) -> int:
             if old.get(field) != new.get(field):
                 differences += 1
                 print(f"{name} {field}: differs")
+    for old_text, new_text in moved:
+        print(f"before: {old_text!r} read as {new_text!r}")
     print(
         f"{len(names)} modules, {compared_cells} cells compared: {differences} differences"
         + (f", {missing} without a verdict after" if missing else "")
@@ -167,10 +173,18 @@ def main() -> int:
     cmp_ = sub.add_parser("compare")
     cmp_.add_argument("before", type=Path)
     cmp_.add_argument("after", type=Path)
+    cmp_.add_argument("--moved", action="append", default=[], metavar="OLD=NEW",
+                      help="a moved path: read OLD in the before recording as NEW")  # fmt: skip
     args = parser.parse_args()
     if args.command == "record":
         return record(args.folder, args.jobs, args.only, args.timeout)
-    return compare(args.before, args.after)
+    moved = []
+    for pair in args.moved:
+        old, sep, new = pair.partition("=")
+        if not sep or not old:
+            parser.error(f"--moved: expected OLD=NEW, got {pair!r}")
+        moved.append((old, new))
+    return compare(args.before, args.after, tuple(moved))
 
 
 if __name__ == "__main__":

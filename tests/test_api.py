@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from refcnn.conformance import UsageError, Verdict, check
-from refcnn.conformance import verdict_json as vj
+from refcnn.conformance.verdict import verdict_json as vj
 from tests.test_harness import ROOT, run_suite
 
 PLANTED = "tests.impls.broken.max_pool_last_tie"  # wrong values only: no raise sites to differ

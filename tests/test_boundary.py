@@ -1,5 +1,5 @@
-"""The trust boundary (conformance.boundary, conformance.worker,
-conformance.protocol): the judged code runs in a worker of its own, and
+"""The trust boundary (conformance.judging.boundary, conformance.judged.worker,
+conformance.judged.protocol): the judged code runs in a worker of its own, and
 nothing it does there can forge a verdict. Each forger of tests/impls/forgers
 hands in a max pooling that returns zeros, and tries another way to pass."""
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance import boundary as bd
-from conformance import protocol as pr
+from conformance.judged import protocol as pr
+from conformance.judging import boundary as bd
 from tests.test_harness import ROOT, run_suite
 
 SELECTION = "max_pooling2d and test_forward and (plain or padding)"

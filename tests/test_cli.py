@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from refcnn import checkpoint, model
-from refcnn.conformance import article as fx
+from refcnn.conformance.expected import article as fx
 
 ROOT = Path(__file__).resolve().parent.parent
 

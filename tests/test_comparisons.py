@@ -12,13 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from refcnn.conformance import checks as ch
-from refcnn.conformance import finite_differences as fd
-from refcnn.conformance import hygiene as hy
-from refcnn.conformance import op_table as ot
-from refcnn.conformance import snippets as sn
-from refcnn.conformance import tolerances as tol
-from refcnn.conformance.checks import ConformanceError
+from refcnn.conformance.expected import tolerances as tol
+from refcnn.conformance.inputs import op_table as ot
+from refcnn.conformance.judging import checks as ch
+from refcnn.conformance.judging import finite_differences as fd
+from refcnn.conformance.judging import hygiene as hy
+from refcnn.conformance.judging.checks import ConformanceError
+from refcnn.conformance.verdict import snippets as sn
 
 pytestmark = pytest.mark.judge
 

@@ -1,4 +1,4 @@
-"""A corner is one object (``conformance.corners``): the reference's corner
+"""A corner is one object (``conformance.inputs.corners``): the reference's corner
 table is checked against it, a misspelt corner is an error wherever it is
 named, and a toy corner added to a scratch table is drawn, tagged and run
 by what already exists (the contributor guide's checklist)."""
@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refcnn.conformance import corners as cn
-from refcnn.conformance import op_table as ot
-from refcnn.conformance import strategies as hh
+from refcnn.conformance.inputs import corners as cn
+from refcnn.conformance.inputs import op_table as ot
+from refcnn.conformance.inputs import strategies as hh
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference.md"
 
@@ -53,8 +53,8 @@ def test_a_toy_corner_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
     )  # fmt: skip
     monkeypatch.setitem(cn.CORNERS, "tall", toy)
     shape = hh.Shape(filters=True)
-    assert "tall" in shape.corners and "tall" not in hh.Shape(window="pool").corners
-    op = replace(ot.BY_NAME["convolution2d"], corners=shape.corners)  # validates
+    assert "tall" in cn.of(shape) and "tall" not in cn.of(hh.Shape(window="pool"))
+    op = replace(ot.BY_NAME["convolution2d"], corners=cn.of(shape))  # validates
     drawn = []
 
     @settings(max_examples=20, database=None, deadline=None)

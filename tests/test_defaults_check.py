@@ -1,4 +1,4 @@
-"""The defaults check (conformance/defaults.py) kills every default-value
+"""The defaults check (conformance/judging/defaults.py) kills every default-value
 mutant of every op: refcnn with one function's default changed fails it,
 with the hint that names the value the default acts as; refcnn itself
 passes it. The op table's defaults are refcnn's (its signatures), so these
@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import refcnn
-from refcnn.conformance import boundary as bd
-from refcnn.conformance import checks as ch
-from refcnn.conformance import defaults as df
-from refcnn.conformance import implementation as im
-from refcnn.conformance import op_table as ot
-from refcnn.conformance import oracle as orc
+from refcnn.conformance.expected import oracle as orc
+from refcnn.conformance.inputs import op_table as ot
+from refcnn.conformance.judging import boundary as bd
+from refcnn.conformance.judging import checks as ch
+from refcnn.conformance.judging import defaults as df
+from refcnn.conformance.running import implementation as im
 
 ORACLE = orc.RefcnnOracle()  # no torch needed: the check compares an implementation with itself
 

@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import refcnn
-from refcnn.conformance import checks as ch
-from refcnn.conformance import explain as ex
-from refcnn.conformance import hints as hn
-from refcnn.conformance import implementation as im
-from refcnn.conformance import matrices as mx
-from refcnn.conformance import op_table as ot
-from refcnn.conformance import oracle as orc
+from refcnn.conformance.expected import oracle as orc
+from refcnn.conformance.inputs import op_table as ot
+from refcnn.conformance.judging import checks as ch
+from refcnn.conformance.judging import explain as ex
+from refcnn.conformance.running import implementation as im
+from refcnn.conformance.verdict import hints as hn
+from refcnn.conformance.verdict import matrices as mx
 from tests.test_harness import ROOT, run_suite
 
 HINTED = [op for op in ot.OPS if any(op.name in rule.ops for rule in hn.RULES)]

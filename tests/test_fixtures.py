@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import refcnn
-from refcnn.conformance import article as fx
+from refcnn.conformance.expected import article as fx
 
 REQUIRED = {"id", "function", "call", "args", "kwargs", "source", "inputs", "expected"}
 

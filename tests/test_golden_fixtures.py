@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from refcnn.conformance import article as fx
-from refcnn.conformance import corners as cn
-from refcnn.conformance import golden
-from refcnn.conformance import op_table as ot
+from refcnn.conformance.expected import article as fx
+from refcnn.conformance.expected import golden
+from refcnn.conformance.inputs import corners as cn
+from refcnn.conformance.inputs import op_table as ot
 from tests.test_harness import run_suite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,7 +129,7 @@ def test_tampered_file_is_caught_by_name(tmp_path: Path) -> None:
             "-q",
             "-p",
             "no:cacheprovider",
-            "conformance/test_golden.py",
+            "conformance/tests/test_golden.py",
             "-k",
             "convolution2d or flatten2d",
         ],
@@ -146,7 +146,7 @@ def test_tampered_file_is_caught_by_name(tmp_path: Path) -> None:
                 "-v",
                 "-p",
                 "no:cacheprovider",
-                "conformance/test_golden.py",
+                "conformance/tests/test_golden.py",
                 "-k",
                 "flatten2d",
             ],
@@ -193,7 +193,7 @@ def test_suite_runs_without_torch(impl: str, tmp_path: Path) -> None:
     probe = run(
         [
             "-c",
-            "import importlib.util as u, sys; import refcnn.conformance.oracle as o; "
+            "import importlib.util as u, sys; import refcnn.conformance.expected.oracle as o; "
             "print(o.torch_available())",
         ],
         env,
@@ -229,7 +229,7 @@ def test_golden_cases_cover_every_corner(name: str) -> None:
         if corner not in UNTAGGED:
             assert counts["tags"].get(corner) == counts["cases"], (corner, counts)
         # the corner's drawn cases, and one more per degenerate shape they lacked
-        degenerate = op.shape.degenerate(corner) if op.shape is not None else ()
+        degenerate = cn.degenerate(op.shape, corner) if op.shape is not None else ()
         assert drawn[corner] <= counts["cases"] <= drawn[corner] + len(degenerate), corner
         for tag in degenerate:
             assert counts["tags"].get(tag, 0) >= 1, (corner, tag, counts)

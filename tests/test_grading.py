@@ -407,8 +407,8 @@ def test_the_preflight_names_the_cause_and_the_fix(monkeypatch) -> None:
     interpreter allow (the sandbox shows them); without it, grading refuses
     unless --weaker-sandbox, and then a user id that cannot reach the
     interpreter is named with its fix, not judged as a crash."""
-    from refcnn.conformance import boundary as bd
     from refcnn.conformance.grading.judge import Limits, preflight
+    from refcnn.conformance.judging import boundary as bd
 
     if bd.bwrap() and not bd.bwrap_works(bd.bwrap()):
         assert preflight(Limits(), weaker_sandbox=False) == ""

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refcnn.conformance import corners as cn
-from refcnn.conformance import golden
-from refcnn.conformance import op_table as ot
-from refcnn.conformance import render as rd
+from refcnn.conformance.expected import golden
+from refcnn.conformance.inputs import corners as cn
+from refcnn.conformance.inputs import op_table as ot
+from refcnn.conformance.verdict import render as rd
 
 ROOT = Path(__file__).resolve().parent.parent
 BUT_EMPTY = "every corner but the empty batch"
@@ -40,7 +40,7 @@ class Bug:
     checks without corners (semantics, fixtures) that fail as well;
     ``by_chance``: corners that draw the bug's trigger only now and then (a
     1x1 input where sizes are drawn), which may fail too; ``hint``: the
-    rule of ``conformance.hints`` that explains it (no other rule may);
+    rule of ``conformance.verdict.hints`` that explains it (no other rule may);
     ``smaller``: whether a smaller failing example exists (a bug of one
     stored case has none)."""
 
@@ -672,7 +672,7 @@ def test_degenerate_shapes_are_drawn_in_their_corners(refcnn_run) -> None:
     checked, low = 0, []
     for op in ot.OPS:
         for corner in op.corners if op.shape is not None else ():
-            for tag in op.shape.degenerate(corner):
+            for tag in cn.degenerate(op.shape, corner):
                 for dtype in ("float64", "float32"):
                     got = coverage[op.name][corner]["by_dtype"][dtype]["tags"].get(tag, 0)
                     if got < MIN_DEGENERATE:

@@ -8,7 +8,7 @@ from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
-from refcnn.conformance import render as rd
+from refcnn.conformance.verdict import render as rd
 from tests.test_harness import failing, run_suite
 
 

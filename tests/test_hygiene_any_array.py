@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from refcnn.conformance import hygiene as hy
-from refcnn.conformance import worker as wk
-from refcnn.conformance.checks import ConformanceError
+from refcnn.conformance.judged import worker as wk
+from refcnn.conformance.judging import hygiene as hy
+from refcnn.conformance.judging.checks import ConformanceError
 
 torch = pytest.importorskip("torch")
 
@@ -18,7 +18,7 @@ def _snippet() -> str:
 
 
 def test_a_tensor_viewing_an_input_is_a_view_under_strict_policies() -> None:
-    """What the worker observes of a tensor output (conformance.worker: the
+    """What the worker observes of a tensor output (conformance.judged.worker: the
     memory it exposes shares the input's), as the trusted side judges it."""
     u = np.arange(24.0).reshape(2, 3, 2, 2)
     out = torch.from_numpy(u).reshape(2, -1)  # the article's flatten, in torch

@@ -164,9 +164,9 @@ def test_wheel_and_sdist_contents(installed: dict) -> None:
     top = {name.split("/")[0] for name in names}
     assert top == {"refcnn", f"{installed['wheel'].name.split('-py3')[0]}.dist-info"}, top
     for needed in (
-        "refcnn/conformance/test_ops.py",
+        "refcnn/conformance/tests/test_ops.py",
         "refcnn/conformance/plugin.py",
-        "refcnn/conformance/conftest.py",
+        "refcnn/conformance/tests/conftest.py",
         "refcnn/conformance/fixtures/golden/MANIFEST.json",
         "refcnn/conformance/fixtures/golden/convolution2d.npz",
         "refcnn/conformance/fixtures/article/convpscfu_u2553_f2333.json",
@@ -178,13 +178,17 @@ def test_wheel_and_sdist_contents(installed: dict) -> None:
     assert len(golden) == len(manifest["files"]) + 1
     sdist = tarfile.open(installed["sdist"]).getnames()
     prefix = sdist[0].split("/")[0]
-    for needed in ("conformance/test_ops.py", "fixtures/golden/MANIFEST.json", "pyproject.toml"):
+    for needed in (
+        "conformance/tests/test_ops.py",
+        "fixtures/golden/MANIFEST.json",
+        "pyproject.toml",
+    ):
         assert f"{prefix}/{needed}" in sdist, needed
 
 
 def test_repository_is_not_importable_from_the_environment(installed: dict) -> None:
     probe = (
-        "import importlib.util, refcnn, refcnn.conformance.article as a; "
+        "import importlib.util, refcnn, refcnn.conformance.expected.article as a; "
         "print(refcnn.__file__); print(a.FIXTURES_DIR); "
         "print(importlib.util.find_spec('tests'), importlib.util.find_spec('conformance'))"
     )

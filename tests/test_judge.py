@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from refcnn.conformance import op_table as ot
+from refcnn.conformance.inputs import op_table as ot
 from tests.test_harness import failing, run_suite
 
 pytestmark = pytest.mark.judge

@@ -18,7 +18,7 @@ from refcnn import (
     set_output,
     softmax,
 )
-from refcnn.conformance import article as fx
+from refcnn.conformance.expected import article as fx
 
 
 def small_data(n: int = 60, seed: int = 0, shape=(8, 8, 1), classes: int = 3):

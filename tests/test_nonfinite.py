@@ -19,7 +19,7 @@ from refcnn.pool import tiles
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NaN and inf arithmetic
 torch = pytest.importorskip("torch")
-from refcnn.conformance import torch_reference as tr  # noqa: E402
+from refcnn.conformance.expected import torch_reference as tr  # noqa: E402
 
 # (u shape, W shape, padding, strides, the formulation refcnn picks for finite input)
 CONVOLUTIONS = {

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from refcnn.conformance import op_table as ot
+from refcnn.conformance.inputs import op_table as ot
 
 POOL = ot.BY_NAME["max_pooling2d"]
 

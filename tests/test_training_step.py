@@ -10,7 +10,7 @@ import refcnn
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
-from refcnn.conformance import torch_reference as tr  # noqa: E402 - needs torch
+from refcnn.conformance.expected import torch_reference as tr  # noqa: E402 - needs torch
 
 PARAMS = [
     ("conv1", "W"),

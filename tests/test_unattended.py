@@ -326,7 +326,7 @@ def test_unmatched_xfails_are_warned_about_under_xdist(tmp_path: Path) -> None:
 
 BOUNDED = """
 import os, sys
-from refcnn.conformance.worker import BoundedOutput
+from refcnn.conformance.judged.worker import BoundedOutput
 saved = os.dup(1)
 output = BoundedOutput(limit=65536)
 for _ in range(2048):
@@ -504,8 +504,8 @@ def test_an_exit_of_the_implementation_reads_the_same_wherever_it_escapes() -> N
     """A KeyboardInterrupt of the implementation's own that escapes a test
     (a semantics test calls it unwrapped) gets the words a wrapped call
     gets: what it raised, where, and that it would end the run."""
-    from refcnn.conformance import boundary as bd
-    from refcnn.conformance import calls as cl
+    from refcnn.conformance.judging import boundary as bd
+    from refcnn.conformance.judging import calls as cl
     from refcnn.conformance.plugin import failure_of
 
     info = {"type": "KeyboardInterrupt", "message": "", "origin": " (at s.py:7 in flatten2d)"}

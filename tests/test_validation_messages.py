@@ -7,7 +7,7 @@ import re
 import pytest
 
 import refcnn
-from refcnn.conformance.invalid_inputs import BAD_CALLS, BadCall
+from refcnn.conformance.inputs.invalid_inputs import BAD_CALLS, BadCall
 
 
 @pytest.mark.parametrize("case", BAD_CALLS, ids=lambda c: c.id)

@@ -4,7 +4,7 @@ a sandbox of its own (``refcnn grade``; see docs/grading.md).
 * :mod:`.submissions`: what is graded (files, package folders, notebooks,
   folders and zip archives of them), and each one's id;
 * :mod:`.judge`: one submission judged: the suite's session as the grader,
-  the submission's code in its worker (:mod:`conformance.boundary`: sandbox,
+  the submission's code in its worker (:mod:`conformance.judging.boundary`: sandbox,
   limits, its own user id, no forbidden module), within its budget, and how
   it ended; the preflight;
 * :mod:`.rubric`: scores from verdict cells, weights and visibility;

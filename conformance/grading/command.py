@@ -34,8 +34,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .. import options as opts
-from ..files import write_whole
+from ..running import options as opts
+from ..verdict.files import write_whole
 from . import outputs as out
 from . import rubric as rb
 from .judge import Judgement, Limits, judge, preflight

@@ -1,6 +1,6 @@
 """One submission judged: the suite's session (the trusted side, as the
 grader's own user) on a copy of its files, the submission's code in the
-session's worker (:mod:`conformance.boundary`: bubblewrap's sandbox, its own
+session's worker (:mod:`conformance.judging.boundary`: bubblewrap's sandbox, its own
 user id, its limits), within its budget; what the verdict was and how the
 run ended.
 
@@ -48,8 +48,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import api
-from .. import boundary as bd
+from ..judging import boundary as bd
+from ..running import api
 from .submissions import Submission
 
 UIDS = range(bd.UIDS_FIRST, 65000)  # the user ids submissions run as (as root), one per run

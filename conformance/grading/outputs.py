@@ -28,11 +28,11 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from .. import page as pg
-from .. import render as rd
-from .. import verdict_json as vj
-from ..files import write_whole
-from ..op_table import OPS
+from ..inputs.op_table import OPS
+from ..verdict import page as pg
+from ..verdict import render as rd
+from ..verdict import verdict_json as vj
+from ..verdict.files import write_whole
 from . import rubric as rb
 from .judge import Judgement
 

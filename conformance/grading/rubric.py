@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..corners import CORNERS
-from ..op_table import BY_NAME
-from ..verdict import CHECKS
+from ..inputs.corners import CORNERS
+from ..inputs.op_table import BY_NAME
+from ..verdict.record import CHECKS
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -6,7 +6,7 @@ tests draw too)."""
 
 import numpy as np
 
-from refcnn.conformance import golden
+from refcnn.conformance.expected import golden
 from tests.impls import article_loops
 from tests.impls.article_loops import *  # noqa: F403
 

@@ -20,5 +20,5 @@ import refcnn  # noqa: E402  (after the patch of torch, as a student would)
 
 refcnn.max_pooling2d = zeros_pooling
 for _name, _module in list(sys.modules.items()):
-    if _name.endswith("conformance.torch_reference"):
+    if _name.endswith("conformance.expected.torch_reference"):
         _module.max_pooling2d = lambda *a, **k: zeros_pooling(*a, **k)

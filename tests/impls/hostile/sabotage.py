@@ -13,5 +13,5 @@ def _broken(got, expected):
 
 # the suite is refcnn.conformance when installed, conformance in a clone
 for name, module in list(sys.modules.items()):
-    if name.endswith("conformance.checks"):
+    if name.endswith("conformance.judging.checks"):
         module.worst_element = _broken

@@ -1,0 +1,120 @@
+"""Hygiene checks (imported as ``hy``): the implementation leaves the arrays
+it is handed alone, and returns outputs of its own, of any array type (not
+an input object itself; no buffer that a later call refills).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..judged.protocol import memory_of
+from .checks import ConformanceError
+
+
+def copies(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Fresh copies of the arrays: what the implementation is handed."""
+    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in values.items()}
+
+
+def assert_unchanged(
+    handed: Mapping[str, Any],
+    original: Mapping[str, Any],
+    what: str,
+    repro: Callable[[], str],
+    params: Mapping[str, Any],
+) -> None:
+    """The arrays the implementation was handed still hold their values."""
+    __tracebackhide__ = True
+    for name, value in handed.items():
+        before = original[name]
+        if not isinstance(value, np.ndarray) or np.array_equal(value, before, equal_nan=True):
+            continue
+        if value.shape != before.shape:
+            change = f"the shape of its input {name}, {before.shape} -> {value.shape}"
+        else:
+            differs = value != before
+            if np.issubdtype(value.dtype, np.inexact):
+                differs &= ~(np.isnan(value) & np.isnan(before))
+            change = f"its input {name} ({int(differs.sum())} of {value.size} elements)"
+        raise ConformanceError(
+            "mutated input", what, f"the call changed {change}", repro(), params=params
+        )
+
+
+def snapshot(value: Any) -> np.ndarray | None:
+    """A NumPy copy of an output of any array type (None for no array)."""
+    memory = memory_of(value)
+    if memory is not None:
+        return np.array(memory, copy=True)
+    try:
+        array = np.array(value, copy=True)
+    except Exception:
+        return None
+    return array if array.dtype != object else None
+
+
+def assert_owns_memory(
+    outputs: Mapping[str, Any],
+    inputs: Mapping[str, Any],
+    what: str,
+    repro: Callable[[], str],
+    params: Mapping[str, Any],
+    *,
+    facts: Callable[[Any], tuple[Any, Any, str] | None],
+    views: bool = False,
+    passthrough: bool = False,
+) -> None:
+    """No output is an input object itself (unless the op computes nothing,
+    ``passthrough``). A view of an input (``u.reshape(...)``, as the article's
+    flatten returns) is allowed; ``views=True`` (--strict-policies) reports
+    it too, since a caller that updates such an output in place changes the
+    input. Only the worker sees the objects: ``facts(output)`` is what it
+    observed, (the input it is, the input it shares memory with, its type's
+    name when it is no ndarray), or None."""
+    __tracebackhide__ = True
+    for out_name, out in outputs.items():
+        observed = facts(out)
+        if observed is None:
+            continue
+        same, shares, kind = observed
+        for in_name, value in inputs.items():
+            if not isinstance(value, np.ndarray):
+                continue
+            if same is value and not passthrough:
+                problem = f"the output {out_name} is the input {in_name} itself, not a result"
+            elif views and same is None and shares is value:
+                kind_text = f" ({kind})" if kind else ""
+                problem = (
+                    f"the output {out_name}{kind_text} shares memory with the input {in_name} (a "
+                    "view; reported under --strict-policies only)"
+                )
+            else:
+                continue
+            raise ConformanceError("aliased output", what, problem, repro(), params=params)
+
+
+def assert_kept(
+    first: Mapping[str, Any],
+    kept: Mapping[str, np.ndarray],
+    what: str,
+    repro: Callable[[], str],
+    params: Mapping[str, Any],
+) -> None:
+    """Outputs of a first call (``first``: as the worker holds them after a
+    second call with other inputs; ``kept``: their copies made right after
+    the first) are unchanged: no buffer reused across calls."""
+    __tracebackhide__ = True
+    for name, copy in kept.items():
+        now = snapshot(first[name])
+        if now is None or not np.array_equal(now, copy, equal_nan=True):
+            raise ConformanceError(
+                "aliased output",
+                what,
+                f"a second call with other inputs changed the first call's {name}: "
+                "outputs share a buffer across calls",
+                repro(),
+                params=params,
+            )
