@@ -399,7 +399,7 @@ def evaluate(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["conformance"]:
-        from .conformance import runner  # the suite, installed as refcnn.conformance
+        from .conformance.running import runner  # the suite, installed as refcnn.conformance
 
         return runner.main(argv[1:])
     if argv[:1] == ["grade"]:
@@ -407,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return command.main(argv[1:])
     if argv[:1] == ["regenerate-fixtures"]:
-        from .conformance import golden
+        from .conformance.expected import golden
 
         return golden.main(argv[1:])
     args = _parser().parse_args(argv)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refcnn import checkpoint, model
+from refcnn import checkpoint, cli, model
 from refcnn.conformance.expected import article as fx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -275,3 +275,13 @@ def test_resume_names_each_conflicting_option(finished_run: Path) -> None:
     assert "--optimizer Adam (the run's: RMSprop)" in message
     assert "--seed 3 (the run's: 10)" in message and "--batch-size 50 (the run's: 100)" in message
     assert "--lr" not in message.split("differ from them:")[1]  # the run's own lr: no conflict
+
+
+@pytest.mark.parametrize("command", ["conformance", "grade", "regenerate-fixtures"])
+def test_the_suites_subcommands_find_their_modules(command: str, capsys) -> None:
+    """``refcnn conformance``, ``grade`` and ``regenerate-fixtures`` import
+    the suite's modules only when asked: each finds its module (its --help)."""
+    with pytest.raises(SystemExit) as ended:
+        cli.main([command, "--help"])
+    assert ended.value.code == 0
+    assert command.split("-")[0] in capsys.readouterr().out
