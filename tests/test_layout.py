@@ -52,12 +52,7 @@ def _resolve(name: str) -> str | None:
 def imports_of(path: Path) -> set[str]:
     """The suite's modules that ``path`` imports (at the top or in a
     function), by their dotted name below the suite ("" for its __init__)."""
-    package = (
-        _module_name(path).split(".")
-        if path.name == "__init__.py"
-        else (_module_name(path).split(".")[:-1])
-    )
-    package = [p for p in package if p]
+    package = list(path.relative_to(SUITE).parts[:-1])  # the folder it is in
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         names: list[str] = []

@@ -6,7 +6,7 @@ wrong, and hypothesis shrinks it within the corner. Each :class:`Corner`
 says what it is (``doc``: the corner table of docs/reference.md is checked
 against it),
 which ops with window geometry have it (``applies``, from their
-``strategies.Shape``; the trainer's ops list theirs in the op table),
+``shapes.Shape``; the trainer's ops list theirs in the op table),
 whether finite differences can judge its examples, how it draws the
 window's parameters and the values, which coverage tag proves that it was
 drawn, the factor it cannot do without, and the degenerate shapes it draws
@@ -37,7 +37,7 @@ IN_PADDING = "window wholly in padding"
 SINGLE = "batch 1, one channel"
 
 # (draw, shape, limits, exclude, kernel drawn) -> (kernel, padding, strides)
-Parameters = Callable[[Any, "Shape", "Limits", frozenset, Any], tuple[Any, Any, Any]]
+Parameters = Callable[[Any, Shape, Limits, frozenset, Any], tuple[Any, Any, Any]]
 
 
 def as_pair(value: Any) -> tuple[int, int]:

@@ -48,7 +48,7 @@ from .corners import (  # noqa: F401  (the corner names, re-exported as hh.*)
     WHOLE_INPUT,
     as_pair,
 )
-from .shapes import (
+from .shapes import (  # (the limits and Shape, re-exported as hh.*)
     GRADCHECK_LIMITS,
     LIMITS,
     MANY_GRADCHECK_SIZE,
