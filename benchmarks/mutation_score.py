@@ -72,6 +72,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import coverage_map as cm  # noqa: E402
 import mutants as mt  # noqa: E402
 
 from refcnn.conformance.inputs import op_table as ot  # noqa: E402
@@ -198,20 +199,8 @@ def judge_refcnn(mutant: mt.Mutant, folder: Path) -> dict:
             "keyword": keyword}  # fmt: skip
 
 
-_TRACKED: list[str] = []
-
-
-def _tracked() -> list[str]:
-    """The repository's tracked files (what a fresh clone holds)."""
-    if not _TRACKED:
-        listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
-                                check=True).stdout.decode().split("\0")  # fmt: skip
-        _TRACKED.extend(p for p in listed if p and (ROOT / p).is_file())
-    return _TRACKED
-
-
 # the judge's tiers: the fast tests that pin it, then the others (two workers)
-JUDGE_TIERS = (("-m", "judge", "-n", "0"), ("-m", "not judge", "-n", "2"))
+JUDGE_TIERS = (("judge", ("-m", "judge", "-n", "0")), ("not judge", ("-m", "not judge", "-n", "2")))
 JUDGE_TIER_LIMIT = 3600  # seconds; a tier that hangs counts as killing the mutant
 
 
@@ -252,40 +241,69 @@ class _Cores:
 _CORES = _Cores()
 
 
+_MAP: dict = {}  # --map: the coverage map (benchmarks/coverage_map.py)
+SMALL_TIER = 12  # tests: fewer run in one process, more on two workers
+
+
+def _tiers(mutant: mt.Mutant) -> list[tuple[str, tuple[str, ...], list[str]]]:
+    """The mutant's tiers (name, pytest's options, the tests): with a
+    coverage map, the judge tests, then the others, that run the function it
+    changes (none: no test can tell it from the original); without,
+    ``-m judge``, then the rest."""
+    if not _MAP:
+        return [(name, options, []) for name, options in JUDGE_TIERS]
+    original = (ROOT / mutant.target).read_text()
+    chosen = cm.tests_for(_MAP, mutant, original)
+    tiers = []
+    for name in ("judge", "not judge"):
+        tests = [t for t, marked in chosen if marked == (name == "judge")]
+        if tests:
+            workers = "0" if len(tests) <= SMALL_TIER or name == "judge" else "2"
+            tiers.append((name, ("-n", workers), tests))
+    return tiers
+
+
 def judge_judge(mutant: mt.Mutant, folder: Path) -> dict:
     """One mutant of the suite's judging code: a copy of the repository
     with the mutated file, where ``refcnn.conformance`` is the copy's
-    ``conformance/``; ``pytest -m judge`` there, then the other tests."""
-    copy = Path(tempfile.mkdtemp(dir=folder))
-    for relative in _tracked():
-        (copy / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / relative, copy / relative)
-    (copy / mutant.target).write_text(mutant.source)
-    # found on the path before the editable install's finder (which maps
+    ``conformance/``; ``pytest -m judge`` there, then the other tests (with
+    ``--map``: only those that run the function it changes)."""
+    tiers = _tiers(mutant)
+    if not tiers:
+        return {"killed": False, "how": "", "seconds": 0.0, "keyword": "no test runs it"}
+    # on the path before the editable install's finder (which maps
     # refcnn.conformance to the repository's unmutated conformance/)
-    (copy / "refcnn" / "conformance").symlink_to(Path("..") / "conformance")
-    (copy / "conformance" / "fixtures").symlink_to(Path("..") / "fixtures")
+    copy = cm.copy_of(ROOT, Path(tempfile.mkdtemp(dir=folder)))
+    (copy / mutant.target).write_text(mutant.source)
     env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTEST_XDIST_WORKER", None)
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
     start = time.monotonic()
     killed, how = False, ""
-    for tier in JUDGE_TIERS:
+    for number, (name, options, tests) in enumerate(tiers):
+        arguments = list(options)
+        if tests:  # the chosen tests' ids, one per line (pytest reads @file)
+            ids = copy / f"tier{number}.args"
+            ids.write_text("\n".join(tests) + "\n")
+            arguments.append(f"@{ids}")
         try:
-            with _CORES.use(alone=tier is not JUDGE_TIERS[0]):
-                run = subprocess.run([*command, *tier], cwd=copy, env=env, capture_output=True,
-                                     text=True, timeout=JUDGE_TIER_LIMIT)  # fmt: skip
+            with _CORES.use(alone=name != "judge"):
+                run = subprocess.run([*command, *arguments], cwd=copy, env=env,
+                                     capture_output=True, text=True,
+                                     timeout=JUDGE_TIER_LIMIT)  # fmt: skip
         except subprocess.TimeoutExpired:
-            killed, how = True, f"{tier[1]}: no result after {JUDGE_TIER_LIMIT} s"
+            killed, how = True, f"{name}: no result after {JUDGE_TIER_LIMIT} s"
             break
         if run.returncode not in (0, 5):  # 5: no test selected
             failed = [line for line in run.stdout.splitlines()
                       if line.startswith(("FAILED", "ERROR"))]  # fmt: skip
-            killed, how = True, f"{tier[1]}: {(failed or [f'exit {run.returncode}'])[0][:120]}"
+            killed, how = True, f"{name}: {(failed or [f'exit {run.returncode}'])[0][:120]}"
             break
     shutil.rmtree(copy, ignore_errors=True)
+    ran = (f"{sum(len(tests) for _, _, tests in tiers)} tests that run it" if _MAP
+           else "-m judge, then the rest")  # fmt: skip
     return {"killed": killed, "how": how, "seconds": round(time.monotonic() - start, 2),
-            "keyword": "-m judge, then the rest"}  # fmt: skip
+            "keyword": ran}  # fmt: skip
 
 
 def defaults_cells(mutants: list[mt.Mutant], folder: Path) -> int:
@@ -350,11 +368,27 @@ def main() -> int:
     parser.add_argument("--judged-only", action="store_true",
                         help="report on the mutants the journal holds; judge no more")  # fmt: skip
     parser.add_argument(
+        "--map",
+        type=Path,
+        default=None,
+        help="with --judge: each mutant judged by the tests that run the function it "
+        "changes, from this coverage map (built first when missing or stale: "
+        "benchmarks/coverage_map.py)",
+    )
+    parser.add_argument(
         "--defaults",
         action="store_true",
         help="only the mutants of default values, by the defaults check alone",
     )
     args = parser.parse_args()  # fmt: skip
+    if args.judge and args.map is not None:
+        found = cm.load(args.map)
+        if found is None:
+            print(f"building the coverage map {args.map} (every test under coverage)...",
+                  flush=True)  # fmt: skip
+            found = cm.build(ROOT, args.map)
+            print(f"  {len(found['tests'])} tests in {found['seconds']} s", flush=True)
+        _MAP.update(found)
     if args.judge:
         names = [n for n in mt.JUDGE_FILES
                  if not args.target or Path(n).stem in args.target]  # fmt: skip
