@@ -22,6 +22,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import Flaky
 
+from refcnn import i18n
+from refcnn.i18n import tr
+
 from .expected import oracle as orc
 from .judging import boundary as bd
 from .judging import calls as cl
@@ -95,6 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "from its op, example, case or name parameter)",
     )
     settings.load_profile(profile_name())
+    language = i18n.choose(option(config, "lang"))  # the messages made in this process too
     controller = not hasattr(config, "workerinput")
     timeout = option(config, "timeout")
     if timeout is None or not timeout >= 0:
@@ -117,6 +121,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config._refcnn_impl.boundary.timeout = config._refcnn_timeout
     config._refcnn_verdict = vd.Record()
+    config._refcnn_verdict.language = language
     config._refcnn_xfails = _read_xfails(option(config, "xfails-file"))
     if controller:
         _stop_on_sigterm()
@@ -360,7 +365,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     verdict.implementation, verdict.notes = config._refcnn_impl.label, config._refcnn_impl.notes
     loaded = config._refcnn_impl.boundary.loaded
     if loaded is not None and not loaded.sandbox.startswith("bubblewrap"):
-        verdict.notes = [*verdict.notes, f"the judged code ran with {loaded.sandbox}"]
+        ran = tr("the judged code ran with {sandbox}", sandbox=loaded.sandbox)
+        verdict.notes = [*verdict.notes, ran]
     verdict.oracle, verdict.environment = orc.describe(), environment()
     config._refcnn_output_lines = outputs.write(verdict)
     transport = os.environ.get(TRANSPORT)
@@ -377,50 +383,62 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if not verdict.cells and not verdict.status_lines():
         return
     name = config._refcnn_impl.label
-    oracle = "torch" if orc.torch_available() else "golden fixtures + refcnn (no torch)"
-    terminalreporter.section(f"conformance verdict: {name} (oracle: {oracle})")
+    oracle = "torch" if orc.torch_available() else tr("golden fixtures + refcnn (no torch)")
+    terminalreporter.section(tr("conformance verdict: {name} (oracle: {oracle})", name=name,
+                                oracle=oracle))  # fmt: skip
     terminalreporter.write_line(rd.table(verdict))
     for line in rd.causes_summary(verdict) + rd.notes_lines(verdict):
         terminalreporter.write_line(line)
     if option(config, "explain") and verdict.failed:
-        terminalreporter.section("conformance explanations: each cause once, its smallest example")
+        terminalreporter.section(
+            tr("conformance explanations: each cause once, its smallest example")
+        )
         for line in rd.explanations(verdict):
             terminalreporter.write_line(line)
     if option(config, "coverage"):
-        terminalreporter.section("conformance coverage: what the run drew")
+        terminalreporter.section(tr("conformance coverage: what the run drew"))
         terminalreporter.write_line(rd.coverage_table(verdict))
     for test_id in unused_xfails(config._refcnn_xfails, verdict.nodeids):
-        terminalreporter.write_line(f"warning: --xfails-file entry {test_id} matches no test")
+        terminalreporter.write_line(
+            tr("warning: --xfails-file entry {test} matches no test", test=test_id)
+        )
     for line in getattr(config, "_refcnn_output_lines", []):
         terminalreporter.write_line(line)
     if verdict.suite_errors():
         terminalreporter.write_line(
-            "refcnn conformance: the suite's own code failed (see 'suite error' above); the "
-            "verdict is incomplete. Please report it with the failures file to refcnn's "
-            "issue tracker."
+            tr(
+                "refcnn conformance: the suite's own code failed (see 'suite error' above); the "
+                "verdict is incomplete. Please report it with the failures file to refcnn's "
+                "issue tracker."
+            )
         )
 
 
 def header(config: pytest.Config) -> str:
     name = config._refcnn_impl.label
     strict = config._refcnn_impl.strict
-    policies = "checked" if strict else "not checked (use --strict-policies)"
-    text = (
-        f"refcnn conformance: implementation under test = {name}; oracle = {orc.describe()}; "
-        f"policies (dtype, validation) {policies}\n{versions()}"
-    )
+    policies = tr("checked") if strict else tr("not checked (use --strict-policies)")
+    text = tr(
+        "refcnn conformance: implementation under test = {name}; oracle = {oracle}; "
+        "policies (dtype, validation) {policies}",
+        name=name, oracle=orc.describe(), policies=policies,
+    )  # fmt: skip
+    text += f"\n{versions()}"
     found = config._refcnn_impl.found()
     shown = found if config.get_verbosity() > 0 or len(found) <= 16 else [*found[:16], "..."]
-    text += f"\narticle functions found ({len(found)}): {', '.join(shown) or 'none'}"
+    listed = ", ".join(shown) or tr("none")
+    text += "\n" + tr("article functions found ({n}): {functions}", n=len(found), functions=listed)
     loaded = config._refcnn_impl.boundary.loaded
-    text += f"\njudged code in a worker process; sandbox: {loaded.sandbox if loaded else '-'}"
+    sandbox = loaded.sandbox if loaded else "-"
+    text += "\n" + tr("judged code in a worker process; sandbox: {sandbox}", sandbox=sandbox)
     if config._refcnn_timeout:
-        text += f"; time limit {config._refcnn_timeout:g} s per test"
+        limit = f"{config._refcnn_timeout:g}"
+        text += tr("; time limit {seconds} s per test", seconds=limit)
     text += "".join(f"\n{note}" for note in config._refcnn_impl.notes)
     declared = config._refcnn_impl.unsupported
     if declared:
         corners = "; ".join(f"{op}: {', '.join(sorted(c))}" for op, c in sorted(declared.items()))
-        text += f"\ndeclared unsupported (not run): {corners}"
+        text += "\n" + tr("declared unsupported (not run): {corners}", corners=corners)
     return text
 
 
@@ -442,10 +460,10 @@ def environment() -> dict[str, str]:
 def versions() -> str:
     """The examples the ci profile draws depend on the hypothesis version."""
     env = environment()
-    return (
-        f"refcnn {env['refcnn']}, numpy {env['numpy']}, torch {env['torch']}, "
-        f"hypothesis {env['hypothesis']} (profile {env['profile']}; the examples drawn "
-        "depend on its version)"
+    return tr(
+        "refcnn {refcnn}, numpy {numpy}, torch {torch}, hypothesis {hypothesis} (profile "
+        "{profile}; the examples drawn depend on its version)",
+        **env,
     )
 
 

@@ -219,13 +219,17 @@ DEFAULTS_BROKEN = {
 
 
 def run_suite(
-    impl: str, tmp_path: Path, *extra: str, pythonpath: str = str(ROOT)
+    impl: str,
+    tmp_path: Path,
+    *extra: str,
+    pythonpath: str = str(ROOT),
+    env: dict[str, str] | None = None,
 ) -> tuple[int, dict, str]:
     """``python -m refcnn.conformance --impl IMPL`` in a subprocess: exit code,
-    the JSON verdict, and the output."""
+    the JSON verdict, and the output; ``env``: variables to set for it."""
     report = tmp_path / "verdict.json"
     report.unlink(missing_ok=True)
-    env = {**os.environ, "PYTHONPATH": pythonpath}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": pythonpath}
     env.pop("PYTEST_XDIST_WORKER", None)
     result = subprocess.run(
         [

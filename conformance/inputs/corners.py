@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from refcnn.i18n import tr
+
 from .shapes import Limits, Shape
 
 # Shapes at the edge of what a corner allows, drawn on purpose in the corners
@@ -292,12 +294,17 @@ def left_out(shape: Shape, corner: str, exclude: frozenset[str]) -> tuple[str, s
     has something left)."""
     needed = CORNERS[corner].needs
     if needed and needed in exclude:
-        return f"{corner!r} needs {needed!r}, declared unsupported", needed
+        reason = tr("{corner} needs {needed}, declared unsupported", corner=repr(corner),
+                    needed=repr(needed))  # fmt: skip
+        return reason, needed
     if corner == "tuple params" and shape.window != "pool":
         given = [f for f in ("padding", "strides") if getattr(shape, f)]
         if all(f in exclude for f in given):
-            reason = (
-                f"{corner!r} has only {' and '.join(given)} to give as tuples, declared unsupported"
-            )
+            if len(given) == 1:
+                reason = tr("{corner} has only {factor} to give as tuples, declared unsupported",
+                            corner=repr(corner), factor=given[0])  # fmt: skip
+            else:
+                reason = tr("{corner} has only padding and strides to give as tuples, declared "
+                            "unsupported", corner=repr(corner))  # fmt: skip
             return reason, given[0]
     return "", ""

@@ -56,6 +56,8 @@ from typing import Any
 
 import numpy as np
 
+from refcnn.i18n import tr
+
 from ..judged import loading as ld
 from ..judged import protocol as pr
 from ..judged import worker as wk
@@ -138,16 +140,17 @@ class WorkerLost(BaseException):
     """The worker ended during a call, or was stopped: ``kind`` (``crashed``
     or ``timed out``), the ``message`` of the test's cell, the ``call``."""
 
-    def __init__(self, kind: str, message: str, call: str) -> None:
+    def __init__(self, kind: str, message: str, call: str, how: str = "") -> None:
         super().__init__(f"{kind}: {message}")
         self.kind, self.message, self.call = kind, message, call
+        self.how = how  # how the worker ended, for a crash ("was killed by SIGSEGV")
 
     def as_failure(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "exception": "",
             "message": self.message,
-            "call": f"last call: {self.call}" if self.call else "",
+            "call": tr("last call: {call}", call=self.call) if self.call else "",
             "params": {},
             "snippet": "",
         }
@@ -296,26 +299,29 @@ def forbidden_view(names: list[str], stubs: str) -> list[str]:
 def sandbox_description(reason: str = "") -> str:
     path = bwrap()
     if path and not (reason := reason or bwrap_works(path)):
-        return "bubblewrap (no network, its own pids, read-only files but a scratch folder)"
-    why = reason or "bwrap is not installed"
+        # the first word stays "bubblewrap" in every language (the plugin reads it)
+        return tr("bubblewrap (no network, its own pids, read-only files but a scratch folder)")
+    why = reason or tr("bwrap is not installed")
     if os.environ.get(SANDBOX_VAR) == "none":
         why = f"{SANDBOX_VAR}=none"
-    return f"no sandbox ({why}): the worker is a process of its own, with network and files"
+    return tr("no sandbox ({why}): the worker is a process of its own, with network and files",
+              why=why)  # fmt: skip
 
 
 def death(status: int | None) -> str:
     """How a worker ended, in words, from its wait status."""
     if status is None:
-        return "ended"
+        return tr("ended")
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         try:
             name = signal.Signals(number).name
         except ValueError:
-            name = f"signal {number}"
-        extra = " (as the OOM killer does)" if number == signal.SIGKILL else ""
-        return f"was killed by {name}{extra}"
-    return f"exited with code {os.WEXITSTATUS(status)}"
+            name = tr("signal {number}", number=number)
+        if number == signal.SIGKILL:
+            return tr("was killed by {signal} (as the OOM killer does)", signal=name)
+        return tr("was killed by {signal}", signal=name)
+    return tr("exited with code {code}", code=os.WEXITSTATUS(status))
 
 
 def _input_bytes(value: Any) -> int:
@@ -482,7 +488,7 @@ class Boundary:
         self.seq = 0
         self.loaded = self._load()
         self.loaded.sandbox = (
-            sandbox_description() if self.sandbox else "no sandbox (--no-isolation)"
+            sandbox_description() if self.sandbox else tr("no sandbox (--no-isolation)")
         )
 
     def _load(self) -> Loaded:
@@ -496,8 +502,10 @@ class Boundary:
             reply, _ = self._read()
         except WorkerLost as lost:
             self.close()
-            how = lost.message.removeprefix("the test's process ")
-            raise LoadFailedError(f"{self.spec}: the implementation's process {how}") from None
+            how = lost.how or lost.message
+            raise LoadFailedError(
+                tr("{spec}: the implementation's process {how}", spec=self.spec, how=how)
+            ) from None
         finally:
             self.allowance, self.used = allowance, used
         return self._load_reply(reply, [])
@@ -510,9 +518,9 @@ class Boundary:
             self.close()
             error = ImplementationError(reply["import_error"])
             raise LoadFailedError(
-                f"{self.spec}: cannot import the implementation module "
-                f"({error.type_name}: {error.text}){error.origin}"
-            )
+                tr("{spec}: cannot import the implementation module ({error})", spec=self.spec,
+                   error=f"{error.type_name}: {error.text}") + error.origin
+            )  # fmt: skip
         try:
             return Loaded(
                 name=str(reply["name"]),
@@ -628,12 +636,19 @@ class Boundary:
         self.close()
 
     def _lost(self, kind: str, how: str = "") -> WorkerLost:
-        where = f" in {self.function}()" if self.function else " while loading"
-        if kind == "timed out":
-            message = f"no result after {self.timeout:g} s (--timeout){where}; the test was stopped"
+        seconds = f"{self.timeout:g}" if self.timeout else ""
+        if kind == "timed out" and self.function:
+            message = tr("no result after {seconds} s (--timeout) in {function}(); the test was "
+                         "stopped", seconds=seconds, function=self.function)  # fmt: skip
+        elif kind == "timed out":
+            message = tr("no result after {seconds} s (--timeout) while loading; the test was "
+                         "stopped", seconds=seconds)  # fmt: skip
+        elif self.function:
+            message = tr("the test's process {how} in {function}()", how=how,
+                         function=self.function)  # fmt: skip
         else:
-            message = f"the test's process {how}{where}"
-        return WorkerLost(kind, message, self.call_text)
+            message = tr("the test's process {how} while loading", how=how)
+        return WorkerLost(kind, message, self.call_text, how)
 
     # --- calls ----------------------------------------------------------------------
 
@@ -756,7 +771,7 @@ class InProcess(Boundary):
         name = getattr(self.module, "__name__", "module")
         self.worker.describe(ld.Loaded(self.module, name, name), self.names)
         self.loaded = self._load_reply(*replies.frames.pop())
-        self.loaded.sandbox = "none (in the suite's own process: trusted code only)"
+        self.loaded.sandbox = tr("none (in the suite's own process: trusted code only)")
 
     def _send(self, header: dict, buffers: list = ()) -> None:
         assert self.worker is not None

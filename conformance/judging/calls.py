@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from refcnn.i18n import tr
+
 from ..inputs import op_table
 from ..verdict import snippets as sn
 from . import boundary as bd
@@ -50,7 +52,8 @@ def ending_the_run(exc: BaseException) -> str:
     """What a ``SystemExit`` or ``KeyboardInterrupt`` of the implementation's
     own would have done, in the verdict's words."""
     name, text, origin = exception_fields(exc)
-    return f"the implementation raised {name}({text}){origin}, which would end the test run"
+    return tr("the implementation raised {exception}, which would end the test run",
+              exception=f"{name}({text}){origin}")  # fmt: skip
 
 
 FROM_IMPLEMENTATION = bd.FROM_IMPLEMENTATION

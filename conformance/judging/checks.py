@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from refcnn.i18n import tr
+
 from ..verdict import snippets as sn
 
 KINDS = (
@@ -126,20 +128,23 @@ def _first_difference(got: np.ndarray, expected: np.ndarray) -> str:
             differs = np.asarray(got != expected, dtype=bool)
         if differs.shape == got.shape and differs.any():
             index = tuple(int(i) for i in np.argwhere(differs)[0])
-            return (
-                f"first at index {index}: expected {expected[index].item()!r}, "
-                f"got {got[index].item()!r:.60}"
-            )
+            return tr(
+                "first at index {index}: expected {expected}, got {got}",
+                index=index, expected=repr(expected[index].item()),
+                got=f"{got[index].item()!r:.60}",
+            )  # fmt: skip
     except Exception:
         pass
-    return f"first element {got.flat[0]!r:.60}"
+    return tr("first element {got}", got=f"{got.flat[0]!r:.60}")
 
 
 def _dtype_note(got: np.ndarray, input_dtype: Any) -> str:
     """Names the output dtype when it differs from the input's."""
     if input_dtype is None or got.dtype == np.dtype(input_dtype):
         return ""
-    return f" (output dtype {got.dtype}, input dtype {np.dtype(input_dtype)})"
+    note = tr("(output dtype {output}, input dtype {input})", output=got.dtype,
+              input=np.dtype(input_dtype))  # fmt: skip
+    return f" {note}"
 
 
 def worst_element(got: np.ndarray, expected: np.ndarray) -> tuple[tuple[int, ...], float]:
@@ -173,37 +178,47 @@ def assert_close(
     if isinstance(got, float):
         dtype = None  # a loss returned as a Python float: no dtype to check
     if got is None:
-        problem = "returned None (a missing return?)"
+        problem = tr("returned None (a missing return?)")
     elif not isinstance(got, np.ndarray):
         try:
             got = np.asarray(got)
         except Exception as exc:
-            problem = f"returned {type(got).__name__}, not an array ({exc})"
+            problem = tr("returned {type}, not an array ({error})", type=type(got).__name__,
+                         error=exc)  # fmt: skip
     if problem is None and got.dtype == object:
-        problem = f"returned an object array: {got!r:.200}"
+        problem = tr("returned an object array: {value}", value=f"{got!r:.200}")
     if problem is None and got.shape != expected.shape:
-        problem = f"shape {got.shape}, expected {expected.shape}{_dtype_note(got, input_dtype)}"
+        problem = tr("shape {got}, expected {expected}", got=got.shape, expected=expected.shape)
+        problem += _dtype_note(got, input_dtype)
     if problem is None and dtype is not None and got.dtype != np.dtype(dtype):
-        kind, problem = "wrong dtype", f"dtype {got.dtype}, expected {np.dtype(dtype)}"
+        kind = "wrong dtype"
+        problem = tr("dtype {got}, expected {expected}", got=got.dtype, expected=np.dtype(dtype))
     if problem is None and got.dtype.kind not in NUMERIC_KINDS:
         if not _exactly_equal(got, expected):
             kind = "wrong dtype"
             problem = (
-                f"returned {got.dtype} values where {expected.dtype} ones are expected, "
-                f"and they differ ({_first_difference(got, expected)})"
+                tr(
+                    "returned {got} values where {expected} ones are expected, "
+                    "and they differ ({difference})",
+                    got=got.dtype, expected=expected.dtype,
+                    difference=_first_difference(got, expected),
+                )
                 if got.size
-                else f"returned dtype {got.dtype}, expected {expected.dtype}"
-            )
+                else tr("returned dtype {got}, expected {expected}", got=got.dtype,
+                        expected=expected.dtype)
+            )  # fmt: skip
     elif problem is None and expected.size:
         scale = max(1.0, float(np.nanmax(np.abs(expected))))
         index, diff = worst_element(got, expected)
         if not diff <= rtol * scale:
             kind = "wrong values"
-            problem = (
-                f"worst element at index {index}: expected {float(expected[index])!r}, "
-                f"got {float(got[index])!r}, |diff| = {diff:.3g} > tolerance {rtol * scale:.3g} "
-                f"(rtol {rtol:g} x scale {scale:.3g}){_dtype_note(got, input_dtype)}"
-            )
+            problem = tr(
+                "worst element at index {index}: expected {expected}, got {got}, "
+                "|diff| = {diff} > tolerance {tolerance} (rtol {rtol} x scale {scale})",
+                index=index, expected=repr(float(expected[index])), got=repr(float(got[index])),
+                diff=f"{diff:.3g}", tolerance=f"{rtol * scale:.3g}", rtol=f"{rtol:g}",
+                scale=f"{scale:.3g}",
+            ) + _dtype_note(got, input_dtype)  # fmt: skip
     if problem is not None:
         raise ConformanceError(kind, what, problem, repro(), params=params)
     return bool(expected.size)
@@ -273,12 +288,18 @@ def check_gradients(
     call = op.backward_call_source(params)
     got = op.gradients(result)
     if got is None:
+        returned = (tr("{type} of {n}", type="tuple", n=len(result)) if isinstance(result, tuple)
+                    else type(result).__name__)  # fmt: skip
         failure = ConformanceError(
             "wrong shape",
             f"{op.name} backward ({context})",
-            f"{op.backward} must return {len(op.grads)} gradients "
-            f"({', '.join('d' + g for g in op.grads)}), got {type(result).__name__}"
-            + (f" of {len(result)}" if isinstance(result, tuple) else ""),
+            tr(
+                "{function} must return {n} gradients ({names}), got {got}",
+                function=op.backward,
+                n=len(op.grads),
+                names=", ".join("d" + g for g in op.grads),
+                got=returned,
+            ),
             sn.reproduction(impl.name, op.backward_imports, arrays, call, None, rtol),
             params=params,
         )

@@ -34,12 +34,15 @@ from typing import Any
 
 import numpy as np
 
+from refcnn.i18n import tr, tr_marked
+
 from ..expected import tolerances as tol
 from ..inputs import op_table as ot
 from ..inputs import samplers as sm
 from ..inputs.corners import as_pair
 from ..inputs.strategies import Sample
 from ..verdict import hints as hn
+from ..verdict.words import kind_text
 from . import calls as cl
 from . import checks as ch
 
@@ -280,8 +283,9 @@ class Explainer:
             failure.explanation_error = f"{type(exc).__name__}: {exc}"
         if search.best is None:
             if search.out_of_time:
-                failure.explanation_error = (
-                    f"no smaller failing example found within its budget ({self.budget:g} s)"
+                failure.explanation_error = tr(
+                    "no smaller failing example found within its budget ({seconds} s)",
+                    seconds=f"{self.budget:g}",
                 )
             return
         failure.minimal = {
@@ -290,7 +294,7 @@ class Explainer:
             "seconds": round(time.monotonic() - search.started, 2),
         }
         if rule is not None:
-            failure.hint, failure.hint_rule = rule.text, rule.name
+            failure.hint, failure.hint_rule = tr_marked(rule.text), rule.name
 
     def _search(self, target: Target, search: Search) -> None:
         """Leaves the smallest failing example in ``search.best``: for an op
@@ -421,7 +425,8 @@ class Explainer:
             failure = exc
         return Example(
             dict(sample.arrays), dict(params), dz, expected, got, call, failure,
-            f"{failure.kind}: {failure.message}" if failure is not None else "", z.shape,
+            f"{kind_text(failure.kind)}: {failure.message}" if failure is not None else "",
+            z.shape,
         )  # fmt: skip
 
 

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from refcnn import i18n
+
 from ..judged import loading as ld
 from ..verdict import causes as cs
 from ..verdict import page as pg
@@ -130,25 +132,34 @@ class Verdict:
         return self.record.interrupted is not None
 
     @property
+    def language(self) -> str:
+        """The language of the verdict's text for people (``"en"``, ``"ja"``)."""
+        return self.record.language
+
+    @property
     def cells(self) -> dict[tuple[str, str, str | None], Result]:
-        cs.of(self.record)  # numbers each failure's cause
         found = {}
-        for (op, check), cell in self.record.cells.items():
-            for corner, result in cell.corners.items():
-                failure = result.failures[0] if result.failures else None
-                explanation = rd.explanation_text(failure) if failure else ""
-                found[(op, check, corner)] = Result(result.status, failure, explanation)
+        with i18n.speaking(self.language):
+            cs.of(self.record)  # numbers each failure's cause
+            for (op, check), cell in self.record.cells.items():
+                for corner, result in cell.corners.items():
+                    failure = result.failures[0] if result.failures else None
+                    explanation = rd.explanation_text(failure) if failure else ""
+                    found[(op, check, corner)] = Result(result.status, failure, explanation)
         return found
 
     @property
     def causes(self) -> list[Cause]:
-        return cs.of(self.record)
+        with i18n.speaking(self.language):
+            return cs.of(self.record)
 
     def to_json(self) -> dict[str, Any]:
-        return vj.as_json(self.record)
+        with i18n.speaking(self.language):
+            return vj.as_json(self.record)
 
     def html(self) -> str:
-        return pg.html_text(self.record)
+        with i18n.speaking(self.language):
+            return pg.html_text(self.record)
 
     def write_html(self, path: str | os.PathLike) -> Path:
         """The report page, written whole or not at all; its path."""
@@ -157,8 +168,9 @@ class Verdict:
         return path
 
     def __str__(self) -> str:
-        lines = [rd.table(self.record), *rd.causes_summary(self.record)]
-        return "\n".join(lines + rd.notes_lines(self.record))
+        with i18n.speaking(self.language):
+            lines = [rd.table(self.record), *rd.causes_summary(self.record)]
+            return "\n".join(lines + rd.notes_lines(self.record))
 
     def __repr__(self) -> str:
         status = "pass" if self.passed else "FAIL"
@@ -166,7 +178,8 @@ class Verdict:
         return f"<Verdict {self.implementation}: {status}, {causes} cause{'s' * (causes != 1)}>"
 
     def _repr_html_(self) -> str:
-        return pg.fragment(self.record)
+        with i18n.speaking(self.language):
+            return pg.fragment(self.record)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self) if cycle else f"{self!r}\n{self}")
@@ -425,6 +438,7 @@ def check(
     xfails_file: str | os.PathLike | None = None,
     gradient_check: str = "directional",
     isolation: bool = True,
+    lang: str | None = None,
     keyword: str | None = None,
     exitfirst: bool = False,
     junitxml: str | os.PathLike | None = None,
@@ -447,8 +461,10 @@ def check(
     whole run; the tests left then are not run), ``workers`` (``"auto"``,
     a number, 0 for none), ``profile`` (``"ci"``, ``"thorough"``), ``report``
     (JSON), ``page`` (HTML), ``failures`` (every failure in full), ...;
-    ``keyword`` selects tests as ``pytest -k``; ``exitfirst`` stops at the
-    first failure (``-x``: the verdict is then of the tests run).
+    ``lang`` (``"en"``, ``"ja"``; None: the locale's) is the language of the
+    verdict's text, its JSON's messages and its page; ``keyword`` selects
+    tests as ``pytest -k``; ``exitfirst`` stops at the first failure (``-x``:
+    the verdict is then of the tests run).
 
     ``echo``: the session writes to this process's terminal as the command
     does; else, with ``progress``, one line says how far it is. Raises
@@ -462,6 +478,10 @@ def check(
         return None  # type: ignore[return-value]
     if profile not in PROFILES:
         raise UsageError(f"profile {profile!r}: one of {', '.join(PROFILES)}")
+    try:
+        lang = i18n.resolve(lang)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="refcnn-conformance-") as folder:
         scratch = Path(folder)
         target = _target(impl, scratch)
@@ -481,6 +501,7 @@ def check(
             "xfails_file": _path(xfails_file, elsewhere),
             "gradient_check": gradient_check,
             "isolation": isolation,
+            "lang": lang,
         }
         command, env = session(
             scratch, options, workers=workers, keyword=keyword, verbose=verbose, tb=tb,
@@ -491,6 +512,8 @@ def check(
         code, output, interrupted = _run(command, target.cwd or Path.cwd(), env, echo, progress)
         label = target.label or os.environ.get(opts.ENV_VAR) or opts.REFERENCE
         verdict = _read(scratch / "verdict.json", code, output, interrupted, label, not echo)
+        if not verdict.complete:
+            verdict.record.language = lang
     if interrupted or verdict.interrupted:
         raise Interrupted(verdict)
     return verdict

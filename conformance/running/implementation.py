@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from refcnn.i18n import tr
+
 from ..inputs import op_table as ot
 from ..inputs.corners import CORNERS
 from ..judging import boundary as bd
@@ -35,7 +37,8 @@ ANY_OP = "*"
 
 
 def not_provided_reason(module: str, function: str) -> str:
-    return f"{NOT_PROVIDED}{module} has no {function}"
+    # the prefix is the status, read back: never translated
+    return NOT_PROVIDED + tr("{module} has no {function}", module=module, function=function)
 
 
 class StatusSkip(pytest.skip.Exception):
@@ -121,11 +124,17 @@ class Implementation:
         if corner in declared:
             skip(
                 "unsupported",
-                f"{UNSUPPORTED}{corner!r} declared in {self.declared_by[(op, corner)]}",
+                UNSUPPORTED
+                + tr(
+                    "{corner} declared in {where}",
+                    corner=repr(corner),
+                    where=self.declared_by[(op, corner)],
+                ),
             )
         reason, factor = ot.BY_NAME[op].left_out(corner, declared) if op in ot.BY_NAME else ("", "")
         if reason:
-            skip("unsupported", f"{UNSUPPORTED}{reason} in {self.declared_by[(op, factor)]}")
+            where = self.declared_by[(op, factor)]
+            skip("unsupported", UNSUPPORTED + tr("{reason} in {where}", reason=reason, where=where))
 
 
 def article_names() -> list[str]:
@@ -145,18 +154,24 @@ def check_provides(name: str, loaded: bd.Loaded) -> None:
     if loaded.not_callable:
         found = ", ".join(f"{n} = {t}" for n, t in list(loaded.not_callable.items())[:8])
         raise pytest.UsageError(
-            f"--impl {name}: binds article names to values that are not functions ({found}); "
-            "bind each to the function that implements it, or remove it"
-        )
+            tr("--impl {name}: binds article names to values that are not functions ({found}); "
+               "bind each to the function that implements it, or remove it", name=name,
+               found=found)
+        )  # fmt: skip
     if not loaded.provided:
         public = loaded.public
-        listed = ", ".join(public[:12]) + (", ..." if len(public) > 12 else "") or "nothing"
-        where = " (its __all__ lists none of them)" if loaded.has_all else ""
-        raise pytest.UsageError(
-            f"--impl {name}: provides none of the article's functions{where} "
-            f"(convolution2d, max_pooling2d, ...); it has: {listed}"
-            + "".join(f"; {note}" for note in loaded.notes)
-        )
+        listed = ", ".join(public[:12]) + (", ..." if len(public) > 12 else "") or tr("nothing")
+        if loaded.has_all:
+            message = tr(
+                "--impl {name}: provides none of the article's functions (its __all__ lists "
+                "none of them) (convolution2d, max_pooling2d, ...); it has: {listed}",
+                name=name, listed=listed,
+            )  # fmt: skip
+        else:
+            message = tr("--impl {name}: provides none of the article's functions "
+                         "(convolution2d, max_pooling2d, ...); it has: {listed}", name=name,
+                         listed=listed)  # fmt: skip
+        raise pytest.UsageError(message + "".join(f"; {note}" for note in loaded.notes))
 
 
 def resolve_name(option: str | None) -> str:
@@ -185,30 +200,33 @@ def resolve(declarations: Iterable[tuple[str, Any]]) -> tuple[dict, dict]:
         if not isinstance(declaration, Mapping):
             got = getattr(declaration, "type_name", type(declaration).__name__)
             raise DeclarationError(
-                f"{source}: expected a dict of op name -> list of corners, got {got}"
-            )
+                tr("{source}: expected a dict of op name -> list of corners, got {got}",
+                   source=source, got=got)
+            )  # fmt: skip
         for op, corners in declaration.items():
             if op != ANY_OP and op not in ot.BY_NAME:
                 raise DeclarationError(
-                    f"{source}: unknown op {op!r}; the ops are {', '.join(ot.BY_NAME)} "
-                    f"(or {ANY_OP!r} for all)"
-                )
+                    tr("{source}: unknown op {op}; the ops are {ops} (or {any} for all)",
+                       source=source, op=repr(op), ops=", ".join(ot.BY_NAME), any=repr(ANY_OP))
+                )  # fmt: skip
             if isinstance(corners, str):
                 corners = [corners]
             for corner in corners:
                 if corner not in valid_corners:
                     raise DeclarationError(
-                        f"{source}: unknown corner {corner!r}; the corners are "
-                        f"{', '.join(repr(c) for c in valid_corners)}"
-                    )
+                        tr("{source}: unknown corner {corner}; the corners are {corners}",
+                           source=source, corner=repr(corner),
+                           corners=", ".join(repr(c) for c in valid_corners))
+                    )  # fmt: skip
                 targets = (
                     [o for o in ot.OPS if corner in o.corners] if op == ANY_OP else [ot.BY_NAME[op]]
                 )
                 if op != ANY_OP and corner not in targets[0].corners:
+                    its = ", ".join(repr(c) for c in targets[0].corners if c != "mixed")
                     raise DeclarationError(
-                        f"{source}: {op} has no corner {corner!r}; its corners are "
-                        f"{', '.join(repr(c) for c in targets[0].corners if c != 'mixed')}"
-                    )
+                        tr("{source}: {op} has no corner {corner}; its corners are {corners}",
+                           source=source, op=op, corner=repr(corner), corners=its)
+                    )  # fmt: skip
                 for target in targets:
                     unsupported.setdefault(target.name, set()).add(corner)
                     where.setdefault((target.name, corner), source)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from refcnn.i18n import LANGUAGES
+
 from ..judged.protocol import DECLARATION, NESTED  # noqa: F401  (the options' names, read here too)
 
 
@@ -180,6 +182,18 @@ OPTIONS = (
             "'directional' (default: along random directions, a few forward calls; element "
             "by element only where they differ) or 'element-wise' (every element, two "
             "forward calls each)",
+        },
+    ),
+    Option(
+        "--refcnn-lang",
+        "--lang",
+        "lang",
+        {
+            "default": None,
+            "choices": LANGUAGES,
+            "help": "the language of the verdict's text for people: 'en' or 'ja' (default: the "
+            "locale's, LC_ALL, LC_MESSAGES or LANG; English where it has no catalog). The "
+            "JSON's keys, statuses and identifiers stay as they are",
         },
     ),
     Option(

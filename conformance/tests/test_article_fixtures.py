@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from refcnn import layouts
+from refcnn.i18n import tr
 
 from ..expected import article as fx
 from ..expected import tolerances as tol
@@ -61,7 +62,11 @@ def test_convolution2d_prints_the_articles_array(example: fx.ArticleExample, imp
         raise ch.ConformanceError(
             "wrong shape",
             f"{call} vs the article ({example.source})",
-            f"returned {z.ndim} dimensions, shape {z.shape}; expected (n, zh, zw, fn)",
+            tr(
+                "returned {n} dimensions, shape {shape}; expected (n, zh, zw, fn)",
+                n=z.ndim,
+                shape=z.shape,
+            ),
         )
     if u.ndim < 4:
         z = z[0]
@@ -125,9 +130,10 @@ def test_layers_reproduce_the_articles_shape_table(impl) -> None:
             break  # the dense part of the table belongs to the trainer
         assert tuple(u.shape[1:]) == tuple(np.atleast_1d(spec["input"]))
         u = np.asarray(LAYER_CALLS[spec["function"]](impl, u, spec))
-        assert tuple(u.shape[1:]) == tuple(np.atleast_1d(spec["output"])), (
-            f"{spec['name']} ({spec['function']}): output {u.shape[1:]}, "
-            f"the article prints {spec['output']}"
-        )
+        assert tuple(u.shape[1:]) == tuple(np.atleast_1d(spec["output"])), tr(
+            "{layer} ({function}): output {shape}, the article prints {printed}",
+            layer=spec["name"], function=spec["function"], shape=u.shape[1:],
+            printed=spec["output"],
+        )  # fmt: skip
         checked += 1
     assert checked == 3

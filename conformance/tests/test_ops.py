@@ -18,6 +18,8 @@ import pytest
 from hypothesis import given, note, seed, settings
 from hypothesis import strategies as st
 
+from refcnn.i18n import tr
+
 from ..expected import tolerances as tol
 from ..inputs import op_table as ot
 from ..inputs import strategies as hh
@@ -253,13 +255,13 @@ def _check_forward_first(
         try:
             ch.check_forward(impl, op, again, z, sample.arrays, params, rtol, where)
         except ch.ConformanceError as exc:
-            exc.message = f"a second call gave another result: {exc.message}"
+            exc.message = tr("a second call gave another result: {problem}", problem=exc.message)
             raise
     except ch.ConformanceError as exc:
         failure = ch.ConformanceError(
             exc.kind,
             exc.where,
-            f"wrong forward on the gradient check's inputs: {exc.message}",
+            tr("wrong forward on the gradient check's inputs: {problem}", problem=exc.message),
             exc.snippet,
             exc.exception,
             exc.params,

@@ -30,8 +30,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from refcnn.i18n import tr
+
 from ..inputs.corners import CORNERS
 from .record import CHECKS, Record
+from .words import check_text, kind_text
 
 _VALUES = ("wrong values", "wrong shape", "wrong dtype")
 _HYGIENE = ("mutated input", "aliased output")
@@ -71,7 +74,7 @@ class Cause:
             if corner is not None:
                 by_check[check].append(corner)
         return "; ".join(
-            f"{check} [{', '.join(corners)}]" if corners else check
+            f"{check_text(check)} [{', '.join(corners)}]" if corners else check_text(check)
             for check, corners in by_check.items()
         )
 
@@ -121,13 +124,15 @@ def _declarable(kind: str, corners: set[str | None]) -> str:
 def _title(op: str, check: str, failure: dict[str, Any]) -> str:
     kind = failure["kind"]
     if kind in _VALUES or kind in _HYGIENE:
-        function = failure.get("function") or "call"
+        function = check_text(failure.get("function") or "call")
         gradient = f" d{failure['gradient']}" if failure.get("gradient") else ""
-        defaults = " with defaulted arguments left out" if check == "defaults" else ""
-        return f"{op} {function}{gradient}{defaults}: {kind}"
+        defaults = " " + tr("with defaulted arguments left out") if check == "defaults" else ""
+        return f"{op} {function}{gradient}{defaults}: {kind_text(kind)}"
     message = failure.get("message", "")
     message = message if len(message) <= 120 else message[:117] + "..."
-    return f"{op}: {kind} {message}" if kind == "raised" else f"{op}: {kind}: {message}"
+    if kind == "raised":
+        return f"{op}: " + tr("raised {exception}", exception=message)
+    return f"{op}: {kind_text(kind)}: {message}"
 
 
 def _cell_order(check: str, corner: str | None) -> tuple[int, int]:

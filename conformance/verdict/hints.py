@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from refcnn.i18n import N_
+
 from ..expected import tolerances as tol
 from ..inputs.corners import as_pair
 
@@ -37,7 +39,8 @@ Mutant = Callable[[str, Mapping[str, np.ndarray], Mapping[str, Any], Any], list[
 class Rule:
     """One known mistake: ``name`` (what the JSON's ``failure.hint_rule``
     says), the ``ops`` and ``checks`` (forward, backward) it explains, the
-    ``text`` shown, the planted bugs it was written from, and its mutant."""
+    ``text`` shown (English: :func:`refcnn.i18n.tr` translates it where it
+    is shown), the planted bugs it was written from, and its mutant."""
 
     name: str
     ops: tuple[str, ...]
@@ -337,9 +340,11 @@ RULES: tuple[Rule, ...] = (
         name="overlap assigned",
         ops=("convolution2d", *POOLS),
         checks=("backward",),
-        text="the gradient reached only one of two overlapping windows: each window's share "
-        "was assigned (=) to the input's gradient, not added (+=), so a later window "
-        "overwrote an earlier one where they overlap",
+        text=N_(
+            "the gradient reached only one of two overlapping windows: each window's share "
+            "was assigned (=) to the input's gradient, not added (+=), so a later window "
+            "overwrote an earlier one where they overlap"
+        ),
         planted=("du_assigned_not_accumulated", "cache_functions_max_pool_assigned"),
         mutant=_overlap_assigned,
     ),
@@ -347,8 +352,10 @@ RULES: tuple[Rule, ...] = (
         name="last tie",
         ops=("max_pooling2d", "maxout"),
         checks=("backward",),
-        text="the gradient went to the last of tied maxima; the article sends it to the "
-        "first maximum (of a pooling window row by row, left to right; of maxout's pieces)",
+        text=N_(
+            "the gradient went to the last of tied maxima; the article sends it to the "
+            "first maximum (of a pooling window row by row, left to right; of maxout's pieces)"
+        ),
         planted=("max_pool_last_tie", "maxout_last_tie"),
         mutant=_with(route="last"),
     ),
@@ -356,8 +363,10 @@ RULES: tuple[Rule, ...] = (
         name="all ties",
         ops=("max_pooling2d",),
         checks=("backward",),
-        text="the gradient went to every tied maximum of a window (a mask window == max); "
-        "the article sends it to the first maximum only",
+        text=N_(
+            "the gradient went to every tied maximum of a window (a mask window == max); "
+            "the article sends it to the first maximum only"
+        ),
         planted=("cache_functions_max_pool_all_ties",),
         mutant=_with(route="all"),
     ),
@@ -365,8 +374,10 @@ RULES: tuple[Rule, ...] = (
         name="split ties",
         ops=("max_pooling2d",),
         checks=("backward",),
-        text="the gradient was split among tied maxima; the article sends all of it to the "
-        "first maximum of the window",
+        text=N_(
+            "the gradient was split among tied maxima; the article sends all of it to the "
+            "first maximum of the window"
+        ),
         planted=("max_pool_split_ties",),
         mutant=_with(route="split"),
     ),
@@ -374,8 +385,10 @@ RULES: tuple[Rule, ...] = (
         name="-inf padding",
         ops=("max_pooling2d",),
         checks=BOTH,
-        text="the padding was taken as -inf (as torch's max_pool2d does), not as zeros: where "
-        "a window's real values are all negative, the article's maximum is a padded 0",
+        text=N_(
+            "the padding was taken as -inf (as torch's max_pool2d does), not as zeros: where "
+            "a window's real values are all negative, the article's maximum is a padded 0"
+        ),
         planted=("max_pool_minus_inf_padding",),
         mutant=_with(pad_value=-np.inf),
     ),
@@ -383,8 +396,10 @@ RULES: tuple[Rule, ...] = (
         name="padding left out of the divisor",
         ops=("average_pooling2d",),
         checks=BOTH,
-        text="the padded zeros were left out of the divisor (torch's count_include_pad=False); "
-        "the article divides every window by its whole size, padded cells included",
+        text=N_(
+            "the padded zeros were left out of the divisor (torch's count_include_pad=False); "
+            "the article divides every window by its whole size, padded cells included"
+        ),
         planted=("avg_pool_excludes_padding", "param_dicts_avg_pool_excludes_padding"),
         mutant=_with(real_divisor=True),
     ),
@@ -392,8 +407,10 @@ RULES: tuple[Rule, ...] = (
         name="strides default to 1",
         ops=POOLS,
         checks=BOTH,
-        text="with strides left out, the windows moved by 1; the article's pooling strides "
-        "default to the pool size",
+        text=N_(
+            "with strides left out, the windows moved by 1; the article's pooling strides "
+            "default to the pool size"
+        ),
         planted=("pool_stride_defaults_to_1",),
         mutant=_strides_default_1,
     ),
@@ -401,8 +418,10 @@ RULES: tuple[Rule, ...] = (
         name="flipped filter",
         ops=("convolution2d", *STEPS),
         checks=BOTH,
-        text="the filter was flipped (rotated by 180 degrees): that is the convolution of "
-        "signal processing; the article's (like torch's conv2d) slides the filter unflipped",
+        text=N_(
+            "the filter was flipped (rotated by 180 degrees): that is the convolution of "
+            "signal processing; the article's (like torch's conv2d) slides the filter unflipped"
+        ),
         planted=("flipped_filter",),
         mutant=_with(flip=True),
     ),
@@ -410,8 +429,10 @@ RULES: tuple[Rule, ...] = (
         name="kernel height for width",
         ops=("convolution2d",),
         checks=("forward",),
-        text="the output's width was computed from the kernel's height: a filter (fn, fh, fw, "
-        "c) gives (w + 2 pw - fw) // sw + 1 columns",
+        text=N_(
+            "the output's width was computed from the kernel's height: a filter (fn, fh, fw, "
+            "c) gives (w + 2 pw - fw) // sw + 1 columns"
+        ),
         planted=("layer_classes_kernel_height_as_width",),
         mutant=_kernel_height_for_width,
     ),
@@ -419,8 +440,10 @@ RULES: tuple[Rule, ...] = (
         name="swapped tuples",
         ops=("convolution2d", *STEPS),
         checks=BOTH,
-        text="the (height, width) of a tuple parameter were swapped: padding=(ph, pw) and "
-        "strides=(sh, sw) give the height first",
+        text=N_(
+            "the (height, width) of a tuple parameter were swapped: padding=(ph, pw) and "
+            "strides=(sh, sw) give the height first"
+        ),
         planted=("swapped_hw_tuples",),
         mutant=_swapped_tuples,
     ),
@@ -428,8 +451,10 @@ RULES: tuple[Rule, ...] = (
         name="output size rounded up",
         ops=("convolution2d", "max_pooling2d", *STEPS),
         checks=("forward",),
-        text="the output size was rounded up (torch's ceil_mode=True): the article's is "
-        "(h + 2p - k) // s + 1, rounded down, so a last partial window is dropped",
+        text=N_(
+            "the output size was rounded up (torch's ceil_mode=True): the article's is "
+            "(h + 2p - k) // s + 1, rounded down, so a last partial window is dropped"
+        ),
         planted=("output_size_ceil",),
         mutant=_with(extend=True),
     ),
@@ -437,8 +462,9 @@ RULES: tuple[Rule, ...] = (
         name="bias gradient averaged",
         ops=("convolution2d",),
         checks=("backward",),
-        text="db was averaged over the batch and the output positions; the article sums dz "
-        "over them",
+        text=N_(
+            "db was averaged over the batch and the output positions; the article sums dz over them"
+        ),
         planted=("bias_gradient_averaged",),
         mutant=_bias_averaged,
     ),
@@ -446,8 +472,10 @@ RULES: tuple[Rule, ...] = (
         name="flattened channel first",
         ops=("flatten2d",),
         checks=BOTH,
-        text="flattened in (c, h, w) order (NCHW, as torch's flatten of an NCHW tensor); the "
-        "article flattens each sample's (h, w, c), the channel fastest",
+        text=N_(
+            "flattened in (c, h, w) order (NCHW, as torch's flatten of an NCHW tensor); the "
+            "article flattens each sample's (h, w, c), the channel fastest"
+        ),
         planted=("flatten_channel_first",),
         mutant=_channel_first,
     ),

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from refcnn.i18n import ljust, tr, width
+
 from ..expected import tolerances as tol
 
 GAP = "    "
@@ -67,7 +69,7 @@ def _block(title: str, matrix: np.ndarray, marks: np.ndarray | None = None) -> l
             parts.append(f"*{text:>{width}}*" if marked else f" {text:>{width}} ")
         lines.append("[" + "".join(parts) + "]")
     if not cells or not cells[0]:
-        lines.append("(empty)")
+        lines.append(tr("(empty)"))
     return lines
 
 
@@ -76,19 +78,19 @@ def side_by_side(blocks: list[list[str]], indent: str = "  ") -> list[str]:
     rows: list[list[list[str]]] = [[]]
     used = 0
     for block in blocks:
-        width = max(len(line) for line in block)
-        if rows[-1] and used + len(GAP) + width > WIDTH:
+        columns = max(width(line) for line in block)
+        if rows[-1] and used + len(GAP) + columns > WIDTH:
             rows.append([])
             used = 0
         rows[-1].append(block)
-        used += width + len(GAP)
+        used += columns + len(GAP)
     out = []
     for row in rows:
-        widths = [max(len(line) for line in block) for block in row]
+        widths = [max(width(line) for line in block) for block in row]
         for i in range(max(len(block) for block in row)):
             parts = [
-                (block[i] if i < len(block) else "").ljust(width)
-                for block, width in zip(row, widths, strict=True)
+                ljust(block[i] if i < len(block) else "", columns)
+                for block, columns in zip(row, widths, strict=True)
             ]
             out.append((indent + GAP.join(parts)).rstrip())
     return out
@@ -96,7 +98,7 @@ def side_by_side(blocks: list[list[str]], indent: str = "  ") -> list[str]:
 
 def _limited(slices: list[Any]) -> tuple[list[Any], str]:
     more = len(slices) - SLICES
-    return slices[:SLICES], (f"  ... and {more} more matrices" if more > 0 else "")
+    return slices[:SLICES], ("  " + tr("... and {n} more matrices", n=more) if more > 0 else "")
 
 
 def inputs_lines(inputs: dict[str, Any], dz: Any = None) -> list[str]:
@@ -126,7 +128,7 @@ def padded_lines(u: Any, params: dict[str, Any]) -> list[str]:
     spatial = (1, 2) if array.ndim == 4 else (0, 1)
     widths = [(0, 0)] * array.ndim
     widths[spatial[0]], widths[spatial[1]] = (ph, ph), (pw, pw)
-    shown, note = _limited(_slices("u padded", np.pad(array, widths)))
+    shown, note = _limited(_slices(tr("u padded"), np.pad(array, widths)))
     return side_by_side([_block(title, matrix) for title, matrix in shown]) + (
         [note] if note else []
     )
@@ -138,7 +140,7 @@ def outputs_lines(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
     out = []
     if not got:  # it raised (the failure's line says what): the expected values alone
         blocks = [
-            _block(f"{title} expected", matrix)
+            _block(tr("{title} expected", title=title), matrix)
             for name, want in expected.items()
             if (array := _as_array(want)) is not None
             for title, matrix in _slices(name, array)
@@ -151,13 +153,19 @@ def outputs_lines(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
         if want_array is None:
             continue
         if got_array is None or got_array.shape != want_array.shape:
-            what = "nothing" if got_value is None else (
-                f"shape {got_array.shape}" if got_array is not None else str(got_value)[:80]
+            what = tr("nothing") if got_value is None else (
+                tr("shape {shape}", shape=got_array.shape) if got_array is not None
+                else str(got_value)[:80]
             )  # fmt: skip
-            out.append(f"  {name}: expected shape {want_array.shape}, got {what}")
-            blocks = [_block(f"{t} expected", m) for t, m in _slices(name, want_array)]
+            out.append("  " + tr("{name}: expected shape {shape}, got {what}", name=name,
+                                 shape=want_array.shape, what=what))  # fmt: skip
+            blocks = [
+                _block(tr("{title} expected", title=t), m) for t, m in _slices(name, want_array)
+            ]
             if got_array is not None:
-                blocks += [_block(f"{t} got", m) for t, m in _slices(name, got_array)]
+                blocks += [
+                    _block(tr("{title} got", title=t), m) for t, m in _slices(name, got_array)
+                ]
             shown, note = _limited(blocks)
             out += side_by_side(shown) + ([note] if note else [])
             continue
@@ -170,8 +178,8 @@ def outputs_lines(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
                 agreeing += 1
                 if agreeing > 1:
                     continue
-            blocks.append(_block(f"{title} expected", want_m))
-            blocks.append(_block("got", got_m, marks))
+            blocks.append(_block(tr("{title} expected", title=title), want_m))
+            blocks.append(_block(tr("got"), got_m, marks))
         shown, note = _limited(blocks)
         out += side_by_side(shown) + ([note] if note else [])
     return out
@@ -181,12 +189,13 @@ def explanation_lines(minimal: dict[str, Any], hint: str = "") -> list[str]:
     """The smallest failing example as a person reads it: the call, the
     failure, the inputs, expected beside got, and the hint."""
     lines = [  # no seconds: the same run gives the same text, on any machine
-        f"smallest failing example found ({minimal.get('tried', '?')} tried): {minimal['call']}",
+        tr("smallest failing example found ({tried} tried): {call}",
+           tried=minimal.get("tried", "?"), call=minimal["call"]),
         f"  {minimal['message']}",
-    ]
+    ]  # fmt: skip
     lines += inputs_lines(minimal["inputs"], minimal.get("dz"))
     lines += padded_lines(minimal["inputs"].get("u"), minimal.get("params", {}))
     lines += outputs_lines(minimal["expected"], minimal["got"])
     if hint:
-        lines.append(f"  looks like: {hint}")
+        lines.append("  " + tr("looks like: {hint}", hint=hint))
     return lines

@@ -18,10 +18,13 @@ import hashlib
 from collections import defaultdict
 from html import escape
 
+from refcnn.i18n import tr, tr_n
+
 from ..inputs.corners import CORNERS
 from . import causes as cs
 from .record import CHECKS, Corner, Record
 from .render import _text, coverage_table, explanation_text
+from .words import check_text, kind_text, status_text
 
 _STYLE = """
 .refcnn-verdict { font-family: sans-serif; max-width: 100%; overflow-wrap: anywhere; }
@@ -67,29 +70,37 @@ def fragment(verdict: Record) -> str:
     causes = cs.of(verdict)
     environment = "; ".join(f"{escape(k)} {escape(str(v))}" for k, v in verdict.environment.items())
     out = [
-        f'<div class="refcnn-verdict"><style>{_STYLE}</style>',
+        f'<div class="refcnn-verdict" lang="{verdict.language}"><style>{_STYLE}</style>',
         f"<h1>refcnn conformance: {escape(verdict.implementation)}</h1>",
-        f"<p>oracle: {escape(verdict.oracle)}; {environment}; "
-        f"all provided pass: {'yes' if verdict.passed else 'no'}</p>",
+        "<p>"
+        + escape(tr("oracle: {oracle}", oracle=verdict.oracle))
+        + f"; {environment}; "
+        + escape(tr("all provided pass: yes") if verdict.passed else tr("all provided pass: no"))
+        + "</p>",
     ]
     out += [f"<p>{escape(line)}</p>" for line in verdict.status_lines()]
     if verdict.notes:
-        out.append("<p>how it was loaded:</p><ul>")
+        out.append(_tag("p", tr("how it was loaded:")) + "<ul>")
         out += [f"<li>{escape(note)}</li>" for note in verdict.notes]
         out.append("</ul>")
     out += _causes(causes, ids)
     shown = [op for op in verdict.ops() if not verdict.absent(op)]
     out += _check_table(verdict, shown, ids)
     out += _corner_matrix(verdict, shown, ids)
-    out.append("<h2>coverage: what the run drew</h2><pre>")
+    out.append(_tag("h2", tr("coverage: what the run drew")) + "<pre>")
     out.append(escape(coverage_table(verdict)) + "</pre></div>")
     return "\n".join(out) + "\n"
+
+
+def _tag(name: str, text: str) -> str:
+    """``text``, escaped, in an element without attributes."""
+    return f"<{name}>{escape(text)}</{name}>"
 
 
 def html_text(verdict: Record) -> str:
     """The whole page."""
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{verdict.language}"><head><meta charset="utf-8">\n'
         f"<title>refcnn conformance: {escape(verdict.implementation)}</title></head><body>\n"
         + fragment(verdict)
         + "</body></html>\n"
@@ -99,11 +110,12 @@ def html_text(verdict: Record) -> str:
 def _causes(causes: list[cs.Cause], ids: _Ids) -> list[str]:
     """The summary: each cause, its cells (links), its explanation."""
     if not causes:
-        return ["<h2>no failures</h2>"]
+        return [_tag("h2", tr("no failures"))]
     titles = "; ".join(f"{c.number}. {c.title}" for c in causes)
     out = [
-        f'<h2 id="{ids.prefix}-causes">{len(causes)} cause{"s" * (len(causes) > 1)}: '
-        f"{escape(titles)}</h2>",
+        f'<h2 id="{ids.prefix}-causes">'
+        + escape(tr_n("{n} cause: {titles}", "{n} causes: {titles}", len(causes), titles=titles))
+        + "</h2>",
         '<ol class="causes">',
     ]
     for cause in causes:
@@ -113,11 +125,18 @@ def _causes(causes: list[cs.Cause], ids: _Ids) -> list[str]:
         explained = explanation_text(cause.failure)
         out.append(
             f'<li id="{ids.cause(cause.number)}"><details open><summary>'
-            f"{escape(cause.title)}</summary><p>in: {links}</p>"
-            + (f"<p>declare it if intended: {escape(cause.declare)}</p>" if cause.declare else "")
+            + escape(cause.title)
+            + "</summary><p>"
+            + escape(tr("in: {cells}", cells=""))
+            + f"{links}</p>"
+            + (
+                _tag("p", tr("declare it if intended: {option}", option=cause.declare))
+                if cause.declare
+                else ""
+            )
             + (f'<pre class="explanation">{escape(explained)}</pre>' if explained else "")
             + (
-                f"<p>reproduce it:</p><pre>{escape(cause.failure['snippet'])}</pre>"
+                _tag("p", tr("reproduce it:")) + _tag("pre", cause.failure["snippet"])
                 if cause.failure.get("snippet")
                 else ""
             )
@@ -137,15 +156,16 @@ def _links(cause: cs.Cause, ids: _Ids) -> list[tuple[str, str]]:
         if corner is not None:
             checks.append(check)
     return [
-        (anchor, f"{label} ({', '.join(checks)})" if checks else label)
+        (anchor, f"{label} ({', '.join(map(check_text, checks))})" if checks else check_text(label))
         for anchor, (label, checks) in found.items()
     ]
 
 
 def _check_table(verdict: Record, shown: list[str], ids: _Ids) -> list[str]:
     checks = [c for c in CHECKS if any(k[1] == c for k in verdict.cells if k[0] in shown)]
-    out = ['<h2>op × check</h2><table id="checks"><tr><th>op</th>']
-    out += [f"<th>{escape(c)}</th>" for c in checks] + ["</tr>"]
+    title = escape(tr("op × check"))
+    out = [f'<h2>{title}</h2><table id="checks"><tr>' + _tag("th", tr("op"))]
+    out += [f"<th>{escape(check_text(c))}</th>" for c in checks] + ["</tr>"]
     for op in shown:
         out.append(f"<tr><th>{escape(op)}</th>")
         for check in checks:
@@ -170,7 +190,8 @@ def _corner_matrix(verdict: Record, ops: list[str], ids: _Ids) -> list[str]:
             if corner is not None and op in ops:
                 by_op[op][corner][check] = result
     corners = [c for c in CORNERS if any(c in by_op[op] for op in by_op)]
-    out = ['<h2>op × corner</h2><table id="corners"><tr><th>op</th>']
+    title = escape(tr("op × corner"))
+    out = [f'<h2>{title}</h2><table id="corners"><tr>' + _tag("th", tr("op"))]
     out += [f"<th>{escape(c)}</th>" for c in corners] + ["</tr>"]
     for op in [op for op in ops if op in by_op]:
         out.append(f"<tr><th>{escape(op)}</th>")
@@ -185,24 +206,30 @@ def _corner_matrix(verdict: Record, ops: list[str], ids: _Ids) -> list[str]:
             attrs += f' data-corner="{escape(corner)}" data-status="{status}"'
             attrs += f' id="{ids.cell(op, "", corner)}"'
             if status != "FAIL":
-                out.append(f"<td{attrs}>{escape(status)}</td>")
+                out.append(f"<td{attrs}>{escape(status_text(status))}</td>")
                 continue
             failed = [c for c in CHECKS if c in results and results[c].status == "FAIL"]
-            parts = [f"<td{attrs}><details><summary>FAIL ({escape(', '.join(failed))})</summary>"]
+            summary = tr("FAIL ({checks})", checks=", ".join(map(check_text, failed)))
+            parts = [f"<td{attrs}><details><summary>{escape(summary)}</summary>"]
             for check in failed:
                 failure = results[check].failures[0]
                 parts.append(
-                    f'<p class="failure"><b>{escape(check)}</b>: {escape(failure["kind"])}: '
+                    f'<p class="failure"><b>{escape(check_text(check))}</b>: '
+                    f"{escape(kind_text(failure['kind']))}: "
                     f"{escape(failure['message'])} [{escape(str(failure.get('dtype')))}]</p>"
-                    f"<p>parameters: {escape(str(failure.get('params', {})))}</p>"
+                    + _tag("p", tr("parameters: {params}", params=failure.get("params", {})))
                 )
                 if failure.get("cause"):
                     parts.append(
-                        f'<p>explained in <a href="#{ids.cause(failure["cause"])}">cause '
-                        f"{failure['cause']}</a></p>"
+                        "<p>"
+                        + escape(tr("explained in"))
+                        + f' <a href="#{ids.cause(failure["cause"])}">'
+                        + escape(tr("cause {number}", number=failure["cause"]))
+                        + "</a></p>"
                     )
                 if failure.get("hint"):
-                    parts.append(f'<p class="hint">looks like: {escape(failure["hint"])}</p>')
+                    hint = tr("looks like: {hint}", hint=failure["hint"])
+                    parts.append(f'<p class="hint">{escape(hint)}</p>')
             out.append("".join(parts) + "</details></td>")
         out.append("</tr>")
     out.append("</table>")

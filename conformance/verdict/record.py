@@ -175,6 +175,7 @@ class Record:
 
     def __init__(self) -> None:
         self.implementation = ""
+        self.language = "en"  # of the text for people: the messages, hints, titles (refcnn.i18n)
         self.oracle = ""
         self.environment: dict[str, str] = {}
         self.notes: list[str] = []  # e.g. a notebook's cells that raised or were skipped
@@ -287,15 +288,20 @@ class Record:
     def status_lines(self) -> list[str]:
         """What stopped the run early, and what was running then."""
         lines = []
+        from refcnn.i18n import tr
+
         if self.interrupted is not None:
-            lines.append(f"INTERRUPTED ({self.interrupted}): the verdict is incomplete, not a pass")
+            lines.append(tr("INTERRUPTED ({why}): the verdict is incomplete, not a pass",
+                            why=self.interrupted))  # fmt: skip
             if self.running:
-                lines.append(f"tests running when it stopped ({len(self.running)}):")
+                lines.append(tr("tests running when it stopped ({n}):", n=len(self.running)))
                 lines += [f"  {nodeid}" for nodeid in self.running]
         if self.internal_error:
-            lines.append(f"INTERNAL ERROR of pytest or a plugin: {self.internal_error}")
+            lines.append(tr("INTERNAL ERROR of pytest or a plugin: {error}",
+                            error=self.internal_error))  # fmt: skip
         for error in self.suite_errors():
-            lines.append(f"SUITE ERROR in {error['test']}: {error['message']}")
+            lines.append(tr("SUITE ERROR in {test}: {message}", test=error["test"],
+                            message=error["message"]))  # fmt: skip
         return lines
 
     def failures(self) -> list[dict]:

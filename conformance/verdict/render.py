@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from refcnn.i18n import ljust, tr, tr_n, width
+
 from . import causes as cs
 from . import matrices as mx
 from .record import (
@@ -23,21 +25,25 @@ from .record import (
     Tally,
     _corner_order,
 )
+from .words import check_text, kind_text, status_text
 
 
 def _text(cell: Cell | None, check: str) -> str:
     if cell is None:
         return "-"
     total, status = cell.total, cell.status
+    shown = status_text(status)
     named = {k: v for k, v in cell.corners.items() if k is not None}
     if status == "FAIL" and named:
         failing = sum(c.status == "FAIL" for c in named.values())
-        return f"FAIL ({failing}/{len(named)} corners)"
+        return tr("FAIL ({failing}/{corners} corners)", failing=failing, corners=len(named))
     if total.compared or total.shape_only:
-        return f"{status} ({total.compared} {'cases' if check == 'golden' else 'ex.'})"
+        if check == "golden":
+            return tr("{status} ({n} cases)", status=shown, n=total.compared)
+        return tr("{status} ({n} ex.)", status=shown, n=total.compared)
     if total.passed + total.failed > 1:
-        return f"{status} ({total.passed + total.failed} cases)"
-    return status
+        return tr("{status} ({n} cases)", status=shown, n=total.passed + total.failed)
+    return shown
 
 
 def table(verdict: Record) -> str:
@@ -46,22 +52,25 @@ def table(verdict: Record) -> str:
         return "\n".join(status)
     shown = [op for op in verdict.ops() if not verdict.absent(op)]
     checks = [c for c in CHECKS if any(k[1] == c for k in verdict.cells if k[0] in shown)]
-    rows = [["op", *checks]] + [
+    rows = [[tr("op"), *map(check_text, checks)]] + [
         [op, *(_text(verdict.cells.get((op, c)), c) for c in checks)] for op in shown
     ]
     lines = _columns(rows)
     absent = [op for op in verdict.ops() if verdict.absent(op)]
     if absent:
-        lines.append(f"not provided ({len(absent)}): {', '.join(absent)}")
+        lines.append(tr("not provided ({n}): {ops}", n=len(absent), ops=", ".join(absent)))
     shape_only = sum(cell.total.shape_only for cell in verdict.cells.values())
     if shape_only:
         lines.append(
-            f"examples above: those whose values were compared; {shape_only} more had "
-            "empty outputs (shape-only, mostly the empty batch corner)"
+            tr(
+                "examples above: those whose values were compared; {n} more had "
+                "empty outputs (shape-only, mostly the empty batch corner)",
+                n=shape_only,
+            )
         )
     failing = breakdown(verdict)
     if failing:
-        lines += ["", "corners that do not pass, or are declared unsupported:", *failing]
+        lines += ["", tr("corners that do not pass, or are declared unsupported:"), *failing]
     if status:
         lines = [*status, "", *lines]
     return "\n".join(lines)
@@ -88,15 +97,16 @@ def breakdown(verdict: Record) -> list[str]:
             failed = [(c, r) for c, r in ordered if r.status == "FAIL"]
             if failed:
                 check, result = failed[0]
-                status = f"FAIL ({', '.join(c for c, _ in failed)})"
+                status = tr("FAIL ({checks})", checks=", ".join(check_text(c) for c, _ in failed))
                 factor = _failing_factor(corner, result.failures[0], by_corner)
                 reason = _reason(op, corner, result.failures[0], dtype=False, factor=factor)
                 dtype = result.failures[0].get("dtype")
             elif any(r.status in ("unsupported", "not run") for _, r in ordered):
-                status = (
-                    "not run" if any(r.status == "not run" for _, r in ordered) else ("unsupported")
+                shown = (
+                    "not run" if any(r.status == "not run" for _, r in ordered) else "unsupported"
                 )
-                skip = next(r.skip_reason for _, r in ordered if r.status == status)
+                skip = next(r.skip_reason for _, r in ordered if r.status == shown)
+                status = status_text(shown)
                 reason = skip.removeprefix(UNSUPPORTED).removeprefix(NOT_RUN)
                 dtype = None
             else:
@@ -117,7 +127,8 @@ def breakdown(verdict: Record) -> list[str]:
 
 
 def coverage_table(verdict: Record) -> str:
-    rows = [["op", "corner", "examples f64/f32", "tags (examples that hit each, f64/f32)"]]
+    rows = [[tr("op"), tr("corner"), tr("examples f64/f32"),
+             tr("tags (examples that hit each, f64/f32)")]]  # fmt: skip
     for op in verdict.ops():
         for (name, corner), by_dtype in sorted(verdict.coverage.items(), key=coverage_order):
             if name != op or corner is None:
@@ -146,10 +157,16 @@ def failures_text(verdict: Record) -> str:
         explained = explanation_text(cause.failure)
         parts.append(
             "#" * 78
-            + f"\ncause {cause.number} of {len(causes)}: {cause.title}\nin: {cause.where()}\n"
-            + (f"declare it if intended: {cause.declare}\n" if cause.declare else "")
+            + "\n"
+            + tr("cause {number} of {total}: {title}", number=cause.number, total=len(causes),
+                 title=cause.title)
+            + "\n"
+            + tr("in: {cells}", cells=cause.where())
+            + "\n"
+            + (tr("declare it if intended: {option}", option=cause.declare) + "\n"
+               if cause.declare else "")
             + (f"\n{explained}\n" if explained else "")
-        )
+        )  # fmt: skip
         parts += [_failure_text(failure) for failure in cause.failures]
     parts += [_failure_text(failure) for failure in verdict.suite_errors()]
     return "\n".join(parts) + "\n"
@@ -158,9 +175,10 @@ def failures_text(verdict: Record) -> str:
 def _failure_text(failure: dict) -> str:
     return (
         "=" * 78
-        + f"\n{failure['test']}\n{failure['kind']}: {failure['message']}\n"
+        + f"\n{failure['test']}\n{kind_text(failure['kind'])}: {failure['message']}\n"
         + (f"{failure['call']}\n" if failure.get("call") else "")
-        + f"parameters: {failure.get('params', {})}\n\n"
+        + tr("parameters: {params}", params=failure.get("params", {}))
+        + "\n\n"
         + (f"{failure['snippet']}\n\n" if failure.get("snippet") else "")
         + failure.get("trace", "")
     )
@@ -172,9 +190,11 @@ def explanation_text(failure: dict) -> str:
     if failure.get("minimal"):
         lines = mx.explanation_lines(failure["minimal"], failure.get("hint", ""))
     elif failure.get("hint"):
-        lines = [f"  looks like: {failure['hint']}"]
+        lines = ["  " + tr("looks like: {hint}", hint=failure["hint"])]
     if failure.get("explanation_error"):
-        lines.append(f"  (the explanation's search stopped: {failure['explanation_error']})")
+        lines.append(
+            "  " + tr("(the explanation's search stopped: {why})", why=failure["explanation_error"])
+        )
     return "\n".join(lines)
 
 
@@ -184,11 +204,13 @@ def explanations(verdict: Record) -> list[str]:
     lines = []
     causes = cs.of(verdict)
     for cause in causes:
-        lines.append(f"cause {cause.number} of {len(causes)}: {cause.title}")
-        lines.append(f"  in: {cause.where()}")
+        lines.append(tr("cause {number} of {total}: {title}", number=cause.number,
+                        total=len(causes), title=cause.title))  # fmt: skip
+        lines.append("  " + tr("in: {cells}", cells=cause.where()))
         if cause.declare:
-            lines.append(f"  declare it if intended: {cause.declare}")
-        lines += [explanation_text(cause.failure) or "  (no smaller failing example found)", ""]
+            lines.append("  " + tr("declare it if intended: {option}", option=cause.declare))
+        explained = explanation_text(cause.failure)
+        lines += [explained or "  " + tr("(no smaller failing example found)"), ""]
     return lines
 
 
@@ -196,7 +218,7 @@ def notes_lines(verdict: Record) -> list[str]:
     """How the implementation was loaded (a notebook's cells), if it says."""
     if not verdict.notes:
         return []
-    return ["how it was loaded:", *(f"  {note}" for note in verdict.notes)]
+    return [tr("how it was loaded:"), *(f"  {note}" for note in verdict.notes)]
 
 
 def causes_summary(verdict: Record) -> list[str]:
@@ -204,8 +226,12 @@ def causes_summary(verdict: Record) -> list[str]:
     causes = cs.of(verdict)
     if not causes:
         return []
-    lines = [f"{len(causes)} cause{'s' * (len(causes) > 1)} (--explain explains each once):"]
-    return lines + [f"  {c.number}. {c.title}; in {c.where()}" for c in causes]
+    lines = [tr_n("{n} cause (--explain explains each once):",
+                  "{n} causes (--explain explains each once):", len(causes))]  # fmt: skip
+    return lines + [
+        "  " + tr("{number}. {title}; in {cells}", number=c.number, title=c.title, cells=c.where())
+        for c in causes
+    ]
 
 
 _CORNER_MARK = "\x00corner\x00"
@@ -227,9 +253,9 @@ def _corners_text(corners: list[str], op: Any) -> str:
         return ", ".join(corners)
     missing = [c for c in op.corners if c not in corners]
     if not missing:
-        return "every corner"
+        return tr("every corner")
     if len(missing) <= 2:
-        return f"every corner but {', '.join(missing)}"
+        return tr("every corner but {corners}", corners=", ".join(missing))
     return ", ".join(corners)
 
 
@@ -267,17 +293,20 @@ def _failing_factor(corner: str | None, failure: dict, by_corner: dict) -> str:
 def _reason(
     op: str, corner: str | None, failure: dict, dtype: bool = True, factor: str = ""
 ) -> str:
-    separator = " " if failure["kind"] == "raised" else ": "  # "raised TypeError: ..."
-    text = f"{failure['kind']}{separator}{failure['message']}"
+    if failure["kind"] == "raised":  # "raised TypeError: ..."
+        text = tr("raised {exception}", exception=failure["message"])
+    else:
+        text = f"{kind_text(failure['kind'])}: {failure['message']}"
     if len(text) > REASON_WIDTH:
         text = text[: REASON_WIDTH - 3] + "..."
     text += f" [{failure['dtype']}]" if failure.get("dtype") and dtype else ""
     if factor:
-        text += f'; it has {factor}, which raises on its own: --unsupported "{op}:{factor}"'
+        text += tr("; it has {factor}, which raises on its own: {option}", factor=factor,
+                   option=f'--unsupported "{op}:{factor}"')  # fmt: skip
     elif failure["kind"] == "raised" and corner not in (None, "plain", "mixed"):
-        text += f'; declare it if intended: --unsupported "{op}:{corner}"'
+        text += tr("; declare it if intended: {option}", option=f'--unsupported "{op}:{corner}"')
     if failure["kind"] == "aliased output" and "(a view;" in failure["message"]:
-        text += "; views are allowed without --strict-policies"
+        text += tr("; views are allowed without --strict-policies")
     return text
 
 
@@ -286,10 +315,11 @@ def coverage_order(item: tuple[tuple[str, str], Any]) -> tuple[str, int]:
 
 
 def _columns(rows: list[list[str]]) -> list[str]:
+    """Rows as aligned columns, by display width (a wide character takes two)."""
     if not rows:
         return []
-    widths = [max(len(row[i]) for row in rows) + 2 for i in range(len(rows[0]))]
+    widths = [max(width(row[i]) for row in rows) + 2 for i in range(len(rows[0]))]
     return [
-        "".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip()
+        "".join(ljust(text, columns) for text, columns in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]

@@ -20,6 +20,8 @@ from typing import IO, TYPE_CHECKING
 
 import pytest
 
+from refcnn.i18n import tr
+
 from . import page as pg
 from . import render as rd
 from . import verdict_json as vj
@@ -46,8 +48,11 @@ class Claim:
         self._check(self.path)
         if not self._lock(self.path):
             other = self.path.with_name(f"{self.path.stem}-{os.getpid()}{self.path.suffix}")
-            self.note = (
-                f"another run in progress writes {self.path}; this run's {option} goes to {other}"
+            self.note = tr(
+                "another run in progress writes {path}; this run's {option} goes to {other}",
+                path=self.path,
+                option=option,
+                other=other,
             )
             self.path = other
             self._lock(other)
@@ -124,19 +129,25 @@ class Outputs:
                     count = len(verdict.failures())
                     self.failures.write(rd.failures_text(verdict))
                     lines.append(
-                        f"{count} failures in full (snippets, traces): {self.failures.path}"
+                        tr(
+                            "{n} failures in full (snippets, traces): {path}",
+                            n=count,
+                            path=self.failures.path,
+                        )
                     )
                 elif self.failures.remove():
-                    lines.append(f"no failures: removed the earlier {self.failures.path}")
+                    lines.append(
+                        tr("no failures: removed the earlier {path}", path=self.failures.path)
+                    )
             if self.report is not None:
                 self.report.write(vj.json_text(verdict))
-                lines.append(f"verdict written to {self.report.path}")
+                lines.append(tr("verdict written to {path}", path=self.report.path))
             if self.html is not None:
                 self.html.write(pg.html_text(verdict))
-                lines.append(f"report page written to {self.html.path}")
+                lines.append(tr("report page written to {path}", path=self.html.path))
         except OSError as exc:
             self.error = str(exc)
-            lines.append(f"error: could not write the run's files: {exc}")
+            lines.append(tr("error: could not write the run's files: {error}", error=exc))
         finally:
             self.close()
         return lines

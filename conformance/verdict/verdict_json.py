@@ -29,6 +29,7 @@ def as_json(verdict: Record) -> dict:
     causes = cs.of(verdict)
     return {
         "implementation": verdict.implementation,
+        "language": verdict.language,
         "oracle": verdict.oracle,
         "environment": verdict.environment,
         "notes": verdict.notes,
@@ -108,6 +109,7 @@ def record(data: dict[str, Any]) -> Record:
     """The record a JSON report holds (failures without their traces)."""
     rebuilt = Record()
     rebuilt.implementation, rebuilt.oracle = data["implementation"], data["oracle"]
+    rebuilt.language = data.get("language", "en")  # a report from before the field: English
     rebuilt.environment, rebuilt.notes = data["environment"], list(data.get("notes", []))
     in_cells = set()
     for op, checks in data["ops"].items():
