@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import Flaky
 
 from refcnn import i18n
-from refcnn.i18n import tr
+from refcnn.i18n import N_, tr, tr_marked
 
 from .expected import oracle as orc
 from .judging import boundary as bd
@@ -86,9 +87,12 @@ def _taken(parser: pytest.Parser) -> set[str]:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("refcnn conformance")
     taken = _taken(parser)
-    for option in opts.OPTIONS:
-        names = [option.long] + ([option.short] if option.short not in taken else [])
-        group.addoption(*names, dest=opts.dest(option.long), **option.kwargs)
+    # the options' help (pytest --help) in the language the command line asks for
+    with i18n.speaking(i18n.lang_in(sys.argv, ("--lang", "--refcnn-lang"))):
+        for option in opts.OPTIONS:
+            names = [option.long] + ([option.short] if option.short not in taken else [])
+            kwargs = {**option.kwargs, "help": opts.help_text(option)}
+            group.addoption(*names, dest=opts.dest(option.long), **kwargs)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -102,11 +106,15 @@ def pytest_configure(config: pytest.Config) -> None:
     controller = not hasattr(config, "workerinput")
     timeout = option(config, "timeout")
     if timeout is None or not timeout >= 0:
-        raise pytest.UsageError(f"--timeout {timeout}: give the seconds per test, 0 for none")
+        raise pytest.UsageError(
+            tr("--timeout {value}: give the seconds per test, 0 for none", value=timeout)
+        )
     config._refcnn_timeout = timeout or None
     budget = option(config, "budget")
     if budget is None or not budget >= 0:
-        raise pytest.UsageError(f"--budget {budget}: give the seconds of the whole run, 0 for none")
+        raise pytest.UsageError(
+            tr("--budget {value}: give the seconds of the whole run, 0 for none", value=budget)
+        )
     config._refcnn_budget, config._refcnn_started = budget or None, time.monotonic()
     config._refcnn_timed_out = {}  # (op, corner) -> the test that timed out there
     if controller:  # paths first: a bad one is said at once, not after the run
@@ -187,7 +195,7 @@ def _read_xfails(path: str | None) -> dict[str, str]:
     try:
         text = open(path, encoding="utf-8").read()
     except OSError as exc:
-        raise pytest.UsageError(f"--xfails-file {path}: {exc}") from None
+        raise pytest.UsageError(tr("--xfails-file {path}: {error}", path=path, error=exc)) from None
     for number, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
@@ -261,6 +269,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     yield
 
 
+NUMPY_WORDS = {"Arrays are not equal": N_("Arrays are not equal")}
+
+
 def failure_of(exc: BaseException, when: str = "call") -> dict:
     """The verdict's record of a failure: the suite's own failures know their
     kind; what the implementation raised where no check wrapped the call is
@@ -282,16 +293,25 @@ def failure_of(exc: BaseException, when: str = "call") -> dict:
         return {
             "kind": "wrong values",
             "exception": name,
-            "message": "the implementation did not fail the same way twice on the same input "
-            f"(nondeterministic, or state kept between calls): {message}",
+            "message": tr(
+                "the implementation did not fail the same way twice on the same input "
+                "(nondeterministic, or state kept between calls): {message}",
+                message=message,
+            ),
         }
     if isinstance(exc, AssertionError) and when == "call":
+        # numpy's comparison (the semantics tests) says it in its own English
+        if message in NUMPY_WORDS:
+            message = tr_marked(NUMPY_WORDS[message])
         return {"kind": "wrong values", "message": message}
     return {
         "kind": "suite error",
         "exception": name,
-        "message": f"{name}: {message} (an error in the suite's own code, not in the "
-        "implementation)",
+        "message": tr(
+            "{exception}: {message} (an error in the suite's own code, not in the implementation)",
+            exception=name,
+            message=message,
+        ),
     }
 
 
@@ -364,7 +384,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     outputs: reports.Outputs = config._refcnn_outputs
     verdict.implementation, verdict.notes = config._refcnn_impl.label, config._refcnn_impl.notes
     loaded = config._refcnn_impl.boundary.loaded
-    if loaded is not None and not loaded.sandbox.startswith("bubblewrap"):
+    if loaded is not None and not loaded.sandboxed:
         ran = tr("the judged code ran with {sandbox}", sandbox=loaded.sandbox)
         verdict.notes = [*verdict.notes, ran]
     verdict.oracle, verdict.environment = orc.describe(), environment()

@@ -28,8 +28,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import _parallel, checkpoint, curves, data, optim
+from . import _parallel, checkpoint, curves, data, i18n, optim
 from . import model as model_module
+from .i18n import tr
 
 # The learning-rate parameter of each optimizer (AdaDelta has none).
 LEARNING_RATE = {
@@ -44,79 +45,93 @@ LOG_COLUMNS = ("epoch", "train_acc", "train_loss", "test_acc", "test_loss", "sec
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="refcnn", description="Train and inspect the article's CNN with refcnn."
+        prog="refcnn", description=tr("Train and inspect the article's CNN with refcnn.")
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train the article's CNN on MNIST")
-    train.add_argument("--epochs", type=int, default=30, help="total epochs (default 30)")
+    train = commands.add_parser("train", help=tr("train the article's CNN on MNIST"))
+    train.add_argument("--epochs", type=int, default=30, help=tr("total epochs (default 30)"))
     # Defaults of None: on --resume, an option given explicitly that differs
     # from the run's is a conflict, one left out is the run's.
-    train.add_argument("--batch-size", type=int, default=None, help="default 100")
+    train.add_argument("--batch-size", type=int, default=None, help=tr("default 100"))
     train.add_argument(
-        "--optimizer", choices=sorted(optim.OPTIMIZERS), default=None, help="default SGD"
+        "--optimizer", choices=sorted(optim.OPTIMIZERS), default=None, help=tr("default SGD")
     )
     train.add_argument(
         "--lr",
         type=float,
         default=None,
-        help="learning rate (eta, or alpha for Adam); default: the optimizer's own (SGD: 0.1)",
+        help=tr("learning rate (eta, or alpha for Adam); default: the optimizer's own (SGD: 0.1)"),
     )
     train.add_argument(
-        "--seed", type=int, default=None, help="seed of every random draw (default 10)"
+        "--seed", type=int, default=None, help=tr("seed of every random draw (default 10)")
     )
     train.add_argument(
         "--dtype",
         choices=("float64", "float32"),
         default=None,
-        help="float64 as in the article (the default), float32 for speed",
+        help=tr("float64 as in the article (the default), float32 for speed"),
     )
     train.add_argument(
         "--data-dir",
         default=None,
-        help=f"folder of the MNIST IDX files (or ${data.ENV_VAR}); without it, "
-        "the subset shipped with refcnn",
+        help=tr(
+            "folder of the MNIST IDX files (or ${variable}); without it, the subset "
+            "shipped with refcnn",
+            variable=data.ENV_VAR,
+        ),
     )
-    train.add_argument("--out", default="refcnn-run", help="folder for log, plot, checkpoint")
+    train.add_argument("--out", default="refcnn-run", help=tr("folder for log, plot, checkpoint"))
     train.add_argument(
         "--resume",
         action="store_true",
-        help="continue from OUT/checkpoint.npz up to --epochs in total",
+        help=tr("continue from OUT/checkpoint.npz up to --epochs in total"),
     )
     train.add_argument(
-        "--overwrite", action="store_true", help="start afresh even if OUT already holds a run"
+        "--overwrite", action="store_true", help=tr("start afresh even if OUT already holds a run")
     )
-    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--no-progress", action="store_true", help=tr("no progress bar"))
+    train.add_argument(
+        "--lang",
+        choices=i18n.LANGUAGES,
+        default=None,
+        help=tr("the language of the progress and the messages (default: the locale)"),
+    )
     train.add_argument(
         "--threads",
         type=int,
         default=None,
-        help=f"threads for the layers' heavy passes (default: ${_parallel.ENV_VAR}, else the "
-        "cores; on --resume, the run's own); 1: single-threaded. A run is bit-identical "
-        "for a given seed and thread count",
+        help=tr(
+            "threads for the layers' heavy passes (default: ${variable}, else the cores; "
+            "on --resume, the run's own); 1: single-threaded. A run is bit-identical for a "
+            "given seed and thread count",
+            variable=_parallel.ENV_VAR,
+        ),
     )
 
-    commands.add_parser("summary", help="print the article's model table")
+    commands.add_parser("summary", help=tr("print the article's model table"))
 
-    evaluate = commands.add_parser("evaluate", help="test accuracy and loss of a checkpoint")
+    evaluate = commands.add_parser("evaluate", help=tr("test accuracy and loss of a checkpoint"))
     evaluate.add_argument("checkpoint")
     evaluate.add_argument(
-        "--data-dir", default=None, help="data to evaluate on (default: the checkpoint's)"
+        "--data-dir", default=None, help=tr("data to evaluate on (default: the checkpoint's)")
     )
 
-    download = commands.add_parser("download", help="download MNIST with checksums")
+    download = commands.add_parser("download", help=tr("download MNIST with checksums"))
     download.add_argument("--data-dir", default=None)
 
     commands.add_parser(
         "conformance",
         add_help=False,
-        help="run the conformance suite (python -m refcnn.conformance --help)",
+        help=tr("run the conformance suite (python -m refcnn.conformance --help)"),
     )
     commands.add_parser(
         "grade",
         add_help=False,
-        help="judge a class's submissions, each in a sandbox (refcnn grade --help)",
+        help=tr("judge a class's submissions, each in a sandbox (refcnn grade --help)"),
     )
+    for each in (parser, *commands.choices.values()):
+        i18n.localize(each)
     return parser
 
 
@@ -129,21 +144,27 @@ def _data_source(data_dir: str | None) -> str:
         return "embedded"
     path = Path(chosen).expanduser().resolve()
     if path.exists() and not path.is_dir():
-        raise ValueError(f"--data-dir {chosen}: is a file; give the folder of the MNIST files")
+        raise ValueError(
+            tr("--data-dir {path}: is a file; give the folder of the MNIST files", path=chosen)
+        )
     return str(path)
 
 
 def _check_out(out: Path) -> None:
     """The output folder can be made and written, before any training."""
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: is a file; give a folder for log, plot and checkpoint")
+        raise ValueError(
+            tr("--out {path}: is a file; give a folder for log, plot and checkpoint", path=out)
+        )
     try:
         out.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=out, prefix=".refcnn-probe-")
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise ValueError(f"--out {out}: cannot write there ({exc.strerror})") from None
+        raise ValueError(
+            tr("--out {path}: cannot write there ({error})", path=out, error=exc.strerror)
+        ) from None
 
 
 def _resume_conflicts(args: argparse.Namespace, saved: dict) -> list[str]:
@@ -153,7 +174,8 @@ def _resume_conflicts(args: argparse.Namespace, saved: dict) -> list[str]:
         given = getattr(args, key)
         if given is not None and given != saved.get(key, TRAIN_DEFAULTS.get(key)):
             option = "--" + key.replace("_", "-")
-            conflicts.append(f"{option} {given} (the run's: {saved.get(key)})")
+            conflicts.append(tr("{option} {given} (the run's: {saved})", option=option,
+                                given=given, saved=saved.get(key)))  # fmt: skip
     return conflicts
 
 
@@ -171,7 +193,7 @@ def _optimizer(name: str, lr: float | None) -> dict:
     if lr is None:
         return optim.create_optimizer(name)
     if name not in LEARNING_RATE:
-        raise SystemExit(f"refcnn train: --lr does not apply to {name}")
+        raise SystemExit(tr("refcnn train: --lr does not apply to {optimizer}", optimizer=name))
     return optim.create_optimizer(name, **{LEARNING_RATE[name]: lr})
 
 
@@ -202,10 +224,11 @@ class _Progress:
         filled = 30 * batch // batches
         elapsed = time.perf_counter() - self.started
         eta = elapsed / batch * (batches - batch)
-        sys.stderr.write(
-            f"\repoch {epoch}/{self.total} [{'#' * filled}{'.' * (30 - filled)}] "
-            f"{batch}/{batches} {elapsed:5.1f}s (ETA {eta:4.0f}s)"
-        )
+        bar = f"[{'#' * filled}{'.' * (30 - filled)}]"
+        sys.stderr.write("\r" + tr("epoch {epoch}/{total} {bar} {batch}/{batches} {elapsed}s "
+                                   "(ETA {eta}s)", epoch=epoch, total=self.total, bar=bar,
+                                   batch=batch, batches=batches, elapsed=f"{elapsed:5.1f}",
+                                   eta=f"{eta:4.0f}"))  # fmt: skip
         if batch == batches:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -263,67 +286,71 @@ def train(args: argparse.Namespace) -> int:
         "data": _data_source(args.data_dir),
     }
     if args.epochs < 0 or settings["batch_size"] < 1:
-        raise SystemExit("refcnn train: --epochs must be >= 0 and --batch-size >= 1")
+        raise SystemExit(tr("refcnn train: --epochs must be >= 0 and --batch-size >= 1"))
     _check_out(out)
     if args.threads is not None and args.threads < 1:
-        raise SystemExit("refcnn train: --threads must be >= 1")
+        raise SystemExit(tr("refcnn train: --threads must be >= 1"))
     try:
         settings["threads"] = args.threads or _parallel.default_threads()
     except ValueError as exc:
-        raise SystemExit(f"refcnn train: {exc}") from None
+        raise SystemExit(tr("refcnn train: {error}", error=exc)) from None
     if args.resume:
         if not ckpt.exists():
-            raise SystemExit(f"refcnn train: --resume, but there is no {ckpt}")
+            raise SystemExit(tr("refcnn train: --resume, but there is no {path}", path=ckpt))
         # Only --epochs (the new total) and --data-dir apply; the rest of the
         # run's settings are the checkpoint's, so the run stays one run.
         model, optimizer, info, saved = checkpoint.load_checkpoint(ckpt, _build)
         conflicts = _resume_conflicts(args, saved)
         if conflicts:
             raise ValueError(
-                f"--resume continues the run in {out} with its own settings; these options "
-                f"differ from them: {'; '.join(conflicts)}. Leave them out to resume, or "
-                "start a new run with --overwrite or another --out"
-            )
+                tr("--resume continues the run in {path} with its own settings; these options "
+                   "differ from them: {options}. Leave them out to resume, or start a new run "
+                   "with --overwrite or another --out", path=out, options="; ".join(conflicts))
+            )  # fmt: skip
         # The sums of the shards' gradients depend on the thread count: resume
         # with the run's own (checkpoints older than threads were 1-threaded).
         threads = args.threads or saved.get("threads", 1)
         if args.threads and args.threads != saved.get("threads", 1):
             print(
-                f"warning: the run used {saved.get('threads', 1)} thread(s), this resume uses "
-                f"{args.threads}: it will not be bit-identical to an uninterrupted run",
+                tr(
+                    "warning: the run used {before} thread(s), this resume uses {now}: it will "
+                    "not be bit-identical to an uninterrupted run",
+                    before=saved.get("threads", 1),
+                    now=args.threads,
+                ),
                 file=sys.stderr,
             )
         settings = {**saved, "epochs": args.epochs, "threads": threads}
         if args.data_dir is not None and _data_source(args.data_dir) != saved["data"]:
             settings["data"] = _data_source(args.data_dir)
-            print(f"resuming with the data in {settings['data']} (the run used "
-                  f"{saved['data']})", file=sys.stderr)  # fmt: skip
+            print(tr("resuming with the data in {now} (the run used {before})",
+                     now=settings["data"], before=saved["data"]), file=sys.stderr)  # fmt: skip
         kept = ", ".join(
             f"{k}={settings[k]!r}"
             for k in ("batch_size", "optimizer", "lr", "seed", "dtype", "threads")
         )
-        print(
-            f"resuming {ckpt} after epoch {info['epoch'][-1]}, up to epoch {args.epochs} ({kept})",
-            file=sys.stderr,
-        )
+        print(tr("resuming {path} after epoch {done}, up to epoch {epochs} ({settings})",
+                 path=ckpt, done=info["epoch"][-1], epochs=args.epochs, settings=kept),
+              file=sys.stderr)  # fmt: skip
     else:
         if ckpt.exists() and not args.overwrite:
             raise SystemExit(
-                f"refcnn train: {out} already holds a run; use --resume to "
-                f"continue it or --overwrite to start again"
-            )
+                tr("refcnn train: {path} already holds a run; use --resume to continue it or "
+                   "--overwrite to start again", path=out)
+            )  # fmt: skip
         model = _build(settings)
         optimizer = _optimizer(settings["optimizer"], args.lr)
         info = None
     _parallel.set_num_threads(settings["threads"])
     (x_train, t_train), (x_test, t_test) = _load_data(settings["data"])
     source = (
-        "the MNIST subset shipped with refcnn"
+        tr("the MNIST subset shipped with refcnn")
         if settings["data"] == "embedded"
         else (settings["data"])
     )
-    print(f"data: {source}: {len(x_train)} training, {len(x_test)} test images", file=sys.stderr)
-    title = (
+    print(tr("data: {source}: {train} training, {test} test images", source=source,
+             train=len(x_train), test=len(x_test)), file=sys.stderr)  # fmt: skip
+    title = (  # the plot's: English (a plotting font may lack other scripts)
         f"refcnn, article CNN, {settings['optimizer']}, batch {settings['batch_size']}, "
         f"seed {settings['seed']}, {settings['dtype']}, {settings['threads']} thread(s)"
     )
@@ -371,15 +398,14 @@ def train(args: argparse.Namespace) -> int:
             try:
                 curves.write_curves(info, out / "curves.png", title)
             except Exception as exc:  # the plot is a convenience: report, carry on
-                print(f"could not redraw the plot: {exc}", file=sys.stderr)
-        print(
-            f"\ninterrupted: {out} holds the run up to its last finished epoch; continue "
-            f"with `refcnn train --out {out} --resume --epochs {args.epochs}`",
-            file=sys.stderr,
-        )
+                print(tr("could not redraw the plot: {error}", error=exc), file=sys.stderr)
+        command = f"refcnn train --out {out} --resume --epochs {args.epochs}"
+        print("\n" + tr("interrupted: {path} holds the run up to its last finished epoch; "
+                        "continue with `{command}`", path=out, command=command),
+              file=sys.stderr)  # fmt: skip
         return 130
     plot = "curves.png" if curves.have_matplotlib() else "curves.svg"
-    print(f"wrote {out / 'log.csv'}, {out / plot}, {ckpt}", file=sys.stderr)
+    print(tr("wrote {files}", files=f"{out / 'log.csv'}, {out / plot}, {ckpt}"), file=sys.stderr)
     return 0
 
 
@@ -388,10 +414,18 @@ def evaluate(args: argparse.Namespace) -> int:
     source = _data_source(args.data_dir) if args.data_dir else settings["data"]
     _, (x_test, t_test) = _load_data(source)
     accuracy, loss = model_module.evaluate(model, x_test, t_test)
+    origin = tr("the embedded subset") if source == "embedded" else source
     print(
-        f"{args.checkpoint}: epoch {info['epoch'][-1]}, test accuracy {accuracy:.4f}, "
-        f"test loss {loss:.6f} ({len(x_test)} images from "
-        f"{'the embedded subset' if source == 'embedded' else source})"
+        tr(
+            "{path}: epoch {epoch}, test accuracy {accuracy}, test loss {loss} ({n} images "
+            "from {origin})",
+            path=args.checkpoint,
+            epoch=info["epoch"][-1],
+            accuracy=f"{accuracy:.4f}",
+            loss=f"{loss:.6f}",
+            n=len(x_test),
+            origin=origin,
+        )
     )
     return 0
 
@@ -410,7 +444,13 @@ def main(argv: list[str] | None = None) -> int:
         from .conformance.expected import golden
 
         return golden.main(argv[1:])
-    args = _parser().parse_args(argv)
+    with i18n.speaking(i18n.lang_in(argv)):  # --help in the language asked for
+        args = _parser().parse_args(argv)
+    with i18n.speaking(getattr(args, "lang", None)):
+        return _command(args)
+
+
+def _command(args: argparse.Namespace) -> int:
     try:
         if args.command == "train":
             return train(args)
@@ -420,10 +460,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "evaluate":
             return evaluate(args)
         if args.command == "download":
-            print(f"MNIST is in {data.download_mnist(args.data_dir)}")
+            print(tr("MNIST is in {path}", path=data.download_mnist(args.data_dir)))
             return 0
     except (data.DataError, ValueError) as exc:
-        print(f"refcnn {args.command}: {exc}", file=sys.stderr)
+        print(tr("refcnn {command}: {error}", command=args.command, error=exc), file=sys.stderr)
         return 2
     return 1
 

@@ -20,10 +20,12 @@ updates the catalogs (CONTRIBUTING.md).
 
 from __future__ import annotations
 
+import argparse
 import gettext
 import os
+import re
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -109,19 +111,19 @@ def catalog(lang: str) -> gettext.NullTranslations:
     return _catalogs[lang]
 
 
-def tr(message: str, **fields: object) -> str:
+def tr(message: str, /, **fields: object) -> str:
     """``message`` in the current language, its ``{fields}`` filled in."""
     text = catalog(current()).gettext(message)
     return text.format(**fields) if fields else text
 
 
-def tr_n(singular: str, plural: str, n: int, **fields: object) -> str:
+def tr_n(singular: str, plural: str, n: int, /, **fields: object) -> str:
     """The singular or plural of a message for count ``n`` (``{n}`` is filled in)."""
     text = catalog(current()).ngettext(singular, plural, n)
     return text.format(n=n, **fields)
 
 
-def tr_marked(message: str, **fields: object) -> str:
+def tr_marked(message: str, /, **fields: object) -> str:
     """:func:`tr` of a message marked by :func:`N_` elsewhere (a table's
     text): the one call whose message is not a literal."""
     return tr(message, **fields)
@@ -141,3 +143,61 @@ def width(text: str) -> int:
 def ljust(text: str, columns: int) -> str:
     """``text`` padded with spaces to ``columns`` display columns."""
     return text + " " * max(0, columns - width(text))
+
+
+def wrap(text: str, columns: int) -> list[str]:
+    """``text`` in lines of at most ``columns`` display columns: broken at
+    spaces, and between wide characters (as Japanese is), never inside a
+    word of narrow ones."""
+    tokens = re.findall(r"\s+|[^\s\u1100-\uffff]+|.", text)
+    lines, line = [], ""
+    for token in tokens:
+        if line and width(line + token.rstrip()) > columns:
+            lines.append(line.rstrip())
+            line = "" if token.isspace() else token
+        else:
+            line += token
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
+def lang_in(argv: Sequence[str], names: Sequence[str] = ("--lang",)) -> str | None:
+    """The value of ``--lang`` (or another of ``names``) in a command line,
+    before it is parsed (its ``--help`` is written in that language); None
+    where it is absent or not a language (the parser then says so)."""
+    for i, arg in enumerate(argv):
+        value = None
+        name, equals, given = arg.partition("=")
+        if arg in names and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif equals and name in names:
+            value = given
+        if value is not None:
+            return value if value in LANGUAGES else None
+    return None
+
+
+def localize(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``parser``'s own words (usage, section titles, ``-h``) in the current
+    language; argparse's error messages stay its own."""
+
+    class Formatter(parser.formatter_class):  # type: ignore[misc, valid-type]
+        def add_usage(self, usage, actions, groups, prefix=None):
+            return super().add_usage(usage, actions, groups, prefix or tr("usage: "))
+
+        def _split_lines(self, text, columns):
+            if width(text) == len(text):  # no wide character: argparse's own wrapping
+                return super()._split_lines(text, columns)
+            return wrap(" ".join(text.split()), columns)
+
+    parser.formatter_class = Formatter
+    for group in parser._action_groups:  # argparse names its two groups itself
+        if group.title == "positional arguments":
+            group.title = tr("positional arguments")
+        elif group.title == "options":
+            group.title = tr("options")
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            action.help = tr("show this help message and exit")
+    return parser

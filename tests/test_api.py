@@ -102,7 +102,7 @@ def test_the_verdict_object_is_the_sessions_verdict(tmp_path: Path, monkeypatch)
     assert verdict.html() == page.read_text()
     copy = verdict.write_html(tmp_path / "copy.html")
     assert copy.read_text() == page.read_text()
-    assert verdict._repr_html_().startswith('<div class="refcnn-verdict">')
+    assert verdict._repr_html_().startswith('<div class="refcnn-verdict" lang="en">')
     assert "<script" not in verdict._repr_html_()
     table = str(verdict)
     assert table.splitlines()[0].split() == ["op", "forward", "backward", "gradient", "golden",

@@ -285,3 +285,19 @@ def test_the_suites_subcommands_find_their_modules(command: str, capsys) -> None
         cli.main([command, "--help"])
     assert ended.value.code == 0
     assert command.split("-")[0] in capsys.readouterr().out
+
+
+def test_the_trainer_speaks_the_language_asked_for(finished_run: Path) -> None:
+    """--lang ja (or the locale): the trainer's --help, its lines and its
+    errors in Japanese; LANG=C: English, as ever."""
+    shown = refcnn("train", "--lang", "ja", "--help", cwd=finished_run)
+    assert shown.returncode == 0 and "使い方: refcnn train" in shown.stdout
+    assert "エポック数の合計（既定 30）" in shown.stdout, shown.stdout
+    resumed = refcnn("train", "--lang", "ja", "--out", "run", "--resume", "--epochs", "0",
+                     "--no-progress", cwd=finished_run)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert "をエポック 0 の後から再開し" in resumed.stderr and "訓練画像" in resumed.stderr
+    refused = refcnn("train", "--lang", "ja", "--out", "run", "--epochs", "1", cwd=finished_run)
+    assert refused.returncode != 0 and "には以前の学習があります" in refused.stderr
+    english = refcnn("train", "--lang", "en", "--out", "run", "--epochs", "1", cwd=finished_run)
+    assert "already holds a run; use --resume" in english.stderr

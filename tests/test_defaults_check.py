@@ -20,12 +20,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import refcnn
+from refcnn import i18n
 from refcnn.conformance.expected import oracle as orc
 from refcnn.conformance.inputs import op_table as ot
 from refcnn.conformance.judging import boundary as bd
 from refcnn.conformance.judging import checks as ch
 from refcnn.conformance.judging import defaults as df
 from refcnn.conformance.running import implementation as im
+from refcnn.conformance.verdict.record import ONLY_LEFT_OUT
 
 ORACLE = orc.RefcnnOracle()  # no torch needed: the check compares an implementation with itself
 
@@ -146,3 +148,28 @@ def test_every_declared_default_is_refcnns() -> None:
                 assert parameters[argument].default == default, (name, argument)
                 checked.add(op.name)
     assert checked == {op.name for op in ot.OPS if op.defaults}
+
+
+def test_a_default_that_raises_is_told_in_any_language() -> None:
+    """A default that makes the call raise (the article's values do not) is
+    known by the failure's detail, not its words: in Japanese too the hint
+    says so."""
+    op = next(op for op in ot.OPS if op.name == "max_pooling2d")
+    for lang in ("en", "ja"):
+        impl = implementation(
+            {"max_pooling2d": with_default(refcnn.max_pooling2d, "pool_size", -1)}
+        )
+        with i18n.speaking(lang), pytest.raises(ch.ConformanceError) as info:
+            run_check(impl, op, "forward")
+        failure = info.value
+        assert failure.kind == "raised" and failure.detail == ONLY_LEFT_OUT, failure.message
+        assert failure.hint_rule == df.RULE, failure.message
+        with i18n.speaking(lang):
+            raises = i18n.tr_n(
+                "with {left_out} left out it raises; the article's default: {given}",
+                "with {left_out} left out it raises; the article's defaults: {given}",
+                1,
+                left_out="pool_size",
+                given="pool_size=2",
+            )
+        assert failure.hint == raises, failure.hint

@@ -7,11 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from refcnn.conformance.expected import article as fx
@@ -239,3 +241,137 @@ def test_golden_cases_have_more_than_4_channels_and_filters() -> None:
     cases = golden.load_golden("convolution2d")
     many = [c.sample for c in cases if c.sample.corner == "many channels"]
     assert many and all(s.arrays["W"].shape[0] > 4 and s.arrays["u"].shape[3] > 4 for s in many)
+
+
+# --- the recheck's comparison and the script's reports (what --check decides) ----------
+
+
+def _case(z: list[float], **grads: list[float]) -> golden.GoldenCase:
+    return golden.GoldenCase(
+        None,
+        None,
+        np.array(z),
+        {k: np.array(v) for k, v in grads.items()},  # type: ignore[arg-type]
+    )
+
+
+def test_the_recheck_tolerance_is_relative_and_inclusive() -> None:
+    rtol = golden.tol.GOLDEN_RECHECK_RTOL
+    # a difference of exactly the tolerance still agrees (the bound is inclusive)
+    assert golden._compare([_case([0.0])], [_case([rtol])]) == []
+    # relative to the values' scale: 500 x rtol on values of 1000 agrees, 2000 x does not
+    assert golden._compare([_case([1000.0])], [_case([1000.0 + 500 * rtol])]) == []
+    assert golden._compare([_case([1000.0])], [_case([1000.0 + 2000 * rtol])]) != []
+
+
+def test_the_recheck_reports_every_array_of_a_case() -> None:
+    """A changed shape in one array does not hide a drift in the next."""
+    stored = [_case([1.0, 2.0], u=[1.0], w=[3.0])]
+    fresh = [_case([1.0], u=[1.0], w=[3.5])]
+    problems = golden._compare(stored, fresh)
+    assert problems == ["case 0 z: shape changed", "case 0 dw: max |diff| 0.5 > 3e-12"], problems
+    assert golden._compare(stored, fresh + fresh) == ["1 stored cases, 2 recomputed"]
+
+
+@needs_torch
+def test_check_reports_to_its_stream_and_goes_on_after_a_bad_file(tmp_path: Path) -> None:
+    """--check of a missing file and a drifted one: each said on the stream
+    given, exit status 1, and the files after them still checked."""
+    import io
+
+    copy = tmp_path / "golden"
+    shutil.copytree(golden.GOLDEN_DIR, copy)
+    (copy / "average_pooling2d.npz").unlink()
+    cases = golden.load_golden("flatten2d", copy)
+    index = next(i for i, case in enumerate(cases) if case.z.size)
+    cases[index].z = cases[index].z + 1.0
+    content = golden.encode(cases)
+    (copy / "flatten2d.npz").write_bytes(content)
+    manifest = json.loads((copy / golden.MANIFEST).read_text())
+    manifest["files"]["flatten2d.npz"]["sha256"] = golden.sha256(content)
+    (copy / golden.MANIFEST).write_text(json.dumps(manifest))
+    golden._load_golden.cache_clear()
+    out = io.StringIO()
+    status = golden.regenerate(["average_pooling2d", "flatten2d", "conv"], check=True,
+                               directory=copy, out=out)  # fmt: skip
+    said = out.getvalue()
+    assert status == 1, said
+    assert "average_pooling2d.npz: " in said and "listed in MANIFEST.json but missing" in said
+    assert "flatten2d.npz: DRIFT" in said and f"    case {index} z: max |diff|" in said
+    assert "conv.npz: ok" in said  # checked after both
+    alone = io.StringIO()  # a missing file alone fails the check too
+    assert golden.regenerate(["average_pooling2d"], check=True, directory=copy, out=alone) == 1
+    unknown = io.StringIO()
+    assert golden.regenerate(["no_such_op"], check=True, directory=copy, out=unknown) == 2
+    assert unknown.getvalue().strip().endswith("unknown op(s): no_such_op")
+
+
+@needs_torch
+def test_regeneration_writes_a_manifest_that_lists_each_file(tmp_path: Path) -> None:
+    """The manifest written: sorted keys (a diff of it is a diff of the
+    fixtures), and per file its digest, case count, size and coverage; each
+    file said on the stream given."""
+    import io
+
+    folder = tmp_path / "golden"
+    folder.mkdir()
+    out = io.StringIO()
+    assert golden.regenerate(["flatten2d"], directory=folder, out=out) == 0, out.getvalue()
+    assert re.fullmatch(r"flatten2d\.npz: \d+ cases, \d+ bytes\n", out.getvalue()), out.getvalue()
+    text = (folder / golden.MANIFEST).read_text()
+    manifest = json.loads(text)
+    assert text == json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    entry = manifest["files"]["flatten2d.npz"]
+    content = (folder / "flatten2d.npz").read_bytes()
+    assert entry["sha256"] == golden.sha256(content) and entry["bytes"] == len(content)
+    assert entry["cases"] == len(golden.decode(content)) and entry["coverage"]
+
+
+def test_the_script_says_what_went_wrong_on_stderr(tmp_path: Path) -> None:
+    """A manifest missing under --check, torch missing: one line on stderr
+    and a non-zero exit; --help describes the options."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    if __import__("importlib").util.find_spec("torch") is not None:
+        missing = run([str(SCRIPT), "--check", "--dir", str(empty)])
+        assert missing.returncode == 1 and "MANIFEST.json is missing" in missing.stderr
+        assert missing.stdout.count("\n") <= 1, missing.stdout  # nothing but the article's check
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NO_TORCH)
+    no_torch = run([str(SCRIPT), "--check"], env={"PYTHONPATH": f"{site}:{ROOT}"})
+    assert no_torch.returncode == 2, no_torch.stdout + no_torch.stderr
+    assert no_torch.stderr.strip() == "regenerate_fixtures needs torch (pip install torch==2.13.0)"
+    shown = run([str(SCRIPT), "--help"])
+    assert shown.returncode == 0 and "--op NAME" in shown.stdout
+    assert "Rebuild or check the golden fixtures" in shown.stdout
+    assert "only this op (repeatable)" in shown.stdout and "write nothing" in shown.stdout
+
+
+def test_the_article_input_rule_gives_exact_integers() -> None:
+    """The printed inputs spell their indices (u553[i][j][k] = 100 i + 10 j + k,
+    1-based): integers, as the article prints them."""
+    value = fx.index_digits((2, 3))
+    assert value.dtype.kind == "i" and value.tolist() == [[11, 12, 13], [21, 22, 23]]
+
+
+@needs_torch
+def test_a_changed_article_fixture_is_reported_never_rewritten(tmp_path: Path, monkeypatch) -> None:
+    import io
+
+    monkeypatch.setattr(golden, "check_article_fixtures", lambda oracle: ["conv.json differs"])
+    out = io.StringIO()
+    assert golden.regenerate(["no_such_op"], directory=tmp_path, out=out) == 2  # usage first
+    out = io.StringIO()
+    assert golden.regenerate([], check=True, directory=golden.GOLDEN_DIR, out=out) == 1
+    assert out.getvalue().startswith("ARTICLE FIXTURE: conv.json differs (not modified"), out
+
+
+def test_the_article_fixtures_are_read_as_utf8_whatever_the_locale() -> None:
+    """They hold the article's Japanese: read without naming the encoding,
+    a locale that is not UTF-8 would garble them (Python warns of it)."""
+    probe = ("from refcnn.conformance.expected import article as a; "
+             "print(len(a.layer_table()), len(a.article_examples()))")  # fmt: skip
+    result = run(["-X", "warn_default_encoding", "-W", "error::EncodingWarning", "-c", probe],
+                 env={"PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]

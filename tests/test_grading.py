@@ -426,3 +426,37 @@ def test_the_preflight_names_the_cause_and_the_fix(monkeypatch) -> None:
         ), weaker
     else:
         assert weaker == ""
+
+
+def test_the_class_page_and_the_autograder_text_in_japanese() -> None:
+    """What a teacher reads of a grading, in Japanese: the class page (its
+    lang, headings, statuses, endings), the autograder's output, --help."""
+    from refcnn import i18n
+    from refcnn.conformance.grading import outputs as go
+    from refcnn.conformance.grading.judge import Judgement
+    from tests.test_language import _page_text, english_sentences
+
+    verdict = _verdict({("max_pooling2d", "forward"): {"plain": "pass", "ties": "FAIL"}})
+    with i18n.speaking("ja"):
+        hint = i18n.tr("the gradient went to the last of tied maxima; the article sends it to the "
+                       "first maximum (of a pooling window row by row, left to right; of maxout's "
+                       "pieces)")  # fmt: skip
+        verdict["causes"] = [{"number": 1, "op": "max_pooling2d", "title": "最大値プーリング",
+                              "hint": hint}]  # fmt: skip
+        judged = [
+            Judgement("a", "f1", verdict, "finished", seconds=1.0),
+            Judgement("b", "f2", None, "crashed", message=i18n.tr("usage error")),
+        ]
+        page = go.index_html(judged, rb.Rubric(), "9-1")
+        results = go.gradescope_results(judged[0], rb.Rubric())
+        unjudged = go.gradescope_results(judged[1], rb.Rubric())
+    assert '<html lang="ja">' in page and "提出物 × 演算" in page and "不合格" in page
+    assert "クラッシュ" in page and english_sentences(_page_text(page)) == []
+    assert "考えられる原因" in results["output"] and "不合格" in results["tests"][0]["output"]
+    assert unjudged["output"].startswith("採点していません: クラッシュ")
+    with i18n.speaking("en"):
+        english = go.index_html(judged, rb.Rubric(), "9-1")
+    assert '<html lang="en">' in english and "submissions × ops" in english
+    shown = grade("--lang", "ja", "--help", cwd=ROOT)
+    assert shown.returncode == 0 and "使い方: refcnn grade" in shown.stdout, shown.stdout
+    assert "オプション" in shown.stdout and "成績を書き出すフォルダ" in shown.stdout

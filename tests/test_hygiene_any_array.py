@@ -6,9 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from refcnn import i18n
 from refcnn.conformance.judged import worker as wk
 from refcnn.conformance.judging import hygiene as hy
 from refcnn.conformance.judging.checks import ConformanceError
+from refcnn.conformance.verdict import render as rd
+from refcnn.conformance.verdict.record import VIEW
 
 torch = pytest.importorskip("torch")
 
@@ -29,10 +32,33 @@ def test_a_tensor_viewing_an_input_is_a_view_under_strict_policies() -> None:
         return (None, u if shares else None, kind) if output is out else None
 
     hy.assert_owns_memory({"z": out}, {"u": u}, "flatten2d", _snippet, {}, facts=facts)
-    with pytest.raises(ConformanceError, match=r"the output z \(Tensor\) shares memory with"):
+    with pytest.raises(ConformanceError, match=r"the output z \(Tensor\) shares memory with") as e:
         hy.assert_owns_memory(
             {"z": out}, {"u": u}, "flatten2d", _snippet, {}, facts=facts, views=True
         )
+    # the table tells a view by the failure's detail, whatever its language
+    assert e.value.as_dict()["detail"] == VIEW
+    with i18n.speaking("en"):
+        assert "views are allowed without --strict-policies" in rd._reason(
+            "flatten2d", "plain", e.value.as_dict()
+        )
+    with i18n.speaking("ja"):  # its words translated, the detail the same
+        hy.assert_owns_memory({"z": out}, {"u": u}, "flatten2d", _snippet, {}, facts=facts)
+        with pytest.raises(ConformanceError) as ja:
+            hy.assert_owns_memory(
+                {"z": out}, {"u": u}, "flatten2d", _snippet, {}, facts=facts, views=True
+            )
+        assert "(a view;" not in ja.value.message and ja.value.detail == VIEW
+        assert i18n.tr("; views are allowed without --strict-policies") in rd._reason(
+            "flatten2d", "plain", ja.value.as_dict()
+        )
+    with pytest.raises(ConformanceError, match="is the input u itself") as itself:
+        hy.assert_owns_memory(
+            {"z": u}, {"u": u}, "flatten2d", _snippet, {}, facts=lambda o: (u, u, "")
+        )
+    assert "detail" not in itself.value.as_dict()
+    with i18n.speaking("en"):
+        assert "views are allowed" not in rd._reason("flatten2d", "plain", itself.value.as_dict())
 
 
 def test_a_tensor_buffer_refilled_by_a_second_call_is_caught() -> None:

@@ -171,6 +171,7 @@ def test_wheel_and_sdist_contents(installed: dict) -> None:
         "refcnn/conformance/fixtures/golden/convolution2d.npz",
         "refcnn/conformance/fixtures/article/convpscfu_u2553_f2333.json",
         "refcnn/datasets/mnist_subset.npz",
+        "refcnn/locale/ja/LC_MESSAGES/refcnn.mo",  # compiled when the wheel was built
     ):
         assert needed in names, needed
     golden = {n for n in names if n.startswith("refcnn/conformance/fixtures/golden/")}
@@ -237,3 +238,14 @@ def test_entry_point_fails_a_broken_module(installed: dict, entry: str, torch: b
     assert verdict["ops"]["flatten2d"]["forward"]["status"] == "FAIL"
     assert verdict["ops"]["flatten2d"]["golden"]["status"] == "FAIL"
     assert verdict["ops"]["conv"]["fixtures"]["status"] == "pass"
+
+
+def test_the_installed_wheel_speaks_japanese(installed: dict) -> None:
+    """``pip install refcnn`` and nothing else: --lang ja gives the verdict
+    in Japanese (the catalog compiled into the wheel)."""
+    code, verdict, output = run_entry_point(
+        installed, "refcnn conformance", "mybroken", True, "-n", "0", "--lang", "ja"
+    )
+    assert code == 1 and verdict["language"] == "ja", output[-3000:]
+    assert "適合性の判定: mybroken（基準: torch）" in output and "不合格" in output, output
+    assert verdict["ops"]["flatten2d"]["forward"]["status"] == "FAIL"  # identifiers as ever

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from refcnn import i18n
+from refcnn.conformance.judging import boundary
 from refcnn.conformance.verdict import matrices as mx
 from refcnn.conformance.verdict import render as rd
 from tests.test_harness import ROOT, run_suite
@@ -140,6 +141,15 @@ def test_an_unknown_language_is_refused_by_name() -> None:
         assert i18n.tr("pass") == "pass"
 
 
+def test_a_field_may_have_any_name() -> None:
+    """A message's field called ``message`` (a suite error's) is a field, not
+    the message: the table of a suite error once raised TypeError here."""
+    with i18n.speaking("en"):
+        line = i18n.tr("SUITE ERROR in {test}: {message}", test="t", message="m")
+        assert line == "SUITE ERROR in t: m"
+        assert i18n.tr_n("{n} cause", "{n} causes", 2, message="x") == "2 causes"
+
+
 def _starts(line: str, cells: list[str]) -> list[int]:
     """The display column where each cell of a rendered row begins."""
     found, at = [], 0
@@ -226,13 +236,40 @@ def test_the_locale_alone_gives_a_japanese_verdict(japanese_run: dict) -> None:
     statuses = {cell["status"] for checks in verdict["ops"].values() for cell in checks.values()}
     assert statuses <= {"pass", "FAIL", "not provided", "not checked", "unsupported"}
     assert '<html lang="ja">' in japanese_run["page"]
+    # whether it ran in the sandbox is a fact of the run, not read from its words
+    with i18n.speaking("ja"):
+        unsandboxed = i18n.tr("the judged code ran with {sandbox}", sandbox="")
+    sandboxed = bool(boundary.bwrap()) and not boundary.bwrap_works(boundary.bwrap())
+    assert (unsandboxed in " ".join(verdict["notes"])) != sandboxed, verdict["notes"]
+
+
+# planted mistakes of each kind, and a hostile module (the worker dies)
+JUDGED_IN_JAPANESE = (
+    "tests.impls.broken.max_pool_last_tie",  # a hint, and numpy's words (semantics)
+    "tests.impls.broken.pool_back_without_defaults",  # the defaults check's hint
+    "tests.impls.broken.mutates_input",  # hygiene
+    "tests.impls.hostile.segfault",  # a worker lost
+)
+
+
+def _no_english_sentence(run: dict) -> None:
+    assert english_sentences(run["output"]) == []
+    assert english_sentences(_without_code(run["failures"])) == []
+    assert english_sentences(_page_text(run["page"])) == []
 
 
 def test_no_english_sentence_is_left(japanese_run: dict) -> None:
-    terminal = japanese_run["output"]
-    assert english_sentences(terminal) == []
-    assert english_sentences(_without_code(japanese_run["failures"])) == []
-    assert english_sentences(_page_text(japanese_run["page"])) == []
+    _no_english_sentence(japanese_run)
+
+
+@pytest.mark.parametrize("module", JUDGED_IN_JAPANESE)
+def test_no_english_sentence_is_left_by_any_kind_of_failure(module: str, tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    code, verdict, output = run_suite(module, tmp_path, "--explain", "--lang", "ja",
+                                      "--conformance-html", str(page))  # fmt: skip
+    assert code == 1 and verdict["language"] == "ja", output[-2000:]
+    _no_english_sentence({"output": output, "page": page.read_text("utf-8"),
+                          "failures": (tmp_path / "failures.txt").read_text("utf-8")})  # fmt: skip
 
 
 def test_the_english_check_can_fail() -> None:
@@ -273,3 +310,33 @@ def test_check_speaks_the_language_it_is_given() -> None:
 
     with pytest.raises(Exception, match="lang: expected one of en, ja"):
         check("tests.impls.partial", lang="klingon", progress=False)
+    # what check() itself says before a session starts, in the language asked for
+    with pytest.raises(Exception, match="記事の関数"):
+        check({"numpy": __import__("numpy")}, lang="ja", progress=False)
+    with pytest.raises(Exception, match="holds none of the article's functions"):
+        check({"numpy": __import__("numpy")}, lang="en", progress=False)
+    with pytest.raises(Exception, match="のいずれかを指定してください"):
+        check("tests.impls.partial", lang="ja", profile="fastest", progress=False)
+
+
+def test_check_reports_progress_in_its_language(capsys) -> None:
+    from refcnn.conformance import check
+
+    verdict = check("tests.impls.article_loops", keyword="flatten2d and test_forward and plain",
+                    workers=0, lang="ja", progress=True)  # fmt: skip
+    shown = capsys.readouterr().out
+    assert verdict.language == "ja" and verdict.exit_code == 0, shown
+    assert re.search(r"refcnn conformance: テスト \d+(/\d+)? 件、不合格 0 件", shown), shown
+
+
+def test_help_is_wrapped_by_display_width() -> None:
+    lines = i18n.wrap("判定する実装: モジュール名、.py ファイル、パッケージのフォルダ、"
+                      "CONFORMANCE_UNSUPPORTED でも宣言できます", 24)  # fmt: skip
+    assert all(i18n.width(line) <= 24 for line in lines) and len(lines) > 2
+    assert any("CONFORMANCE_UNSUPPORTED" in line for line in lines)  # a word stays whole
+    assert "".join(lines).replace(" ", "") == (
+        "判定する実装:モジュール名、.pyファイル、パッケージのフォルダ、CONFORMANCE_UNSUPPORTEDでも宣言できます"
+    )
+    assert i18n.lang_in(["--impl", "x", "--lang", "ja"]) == "ja"
+    assert i18n.lang_in(["--refcnn-lang=ja"], ("--lang", "--refcnn-lang")) == "ja"
+    assert i18n.lang_in(["--lang", "de"]) is None and i18n.lang_in(["--langs", "ja"]) is None

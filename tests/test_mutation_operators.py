@@ -55,6 +55,10 @@ def test_the_list_of_equivalent_mutants_matches_the_operators() -> None:
     # refcnn's own files (mutmut's operators), those the list names
     ours = sorted({Path(key[0]).name for key in listed if key[0].startswith("refcnn/")})
     generated |= {m.key for name in ours for m in mt.generate_refcnn(name)}
+    # the judge's own files, those the list names
+    judge = sorted({key[0].removeprefix("conformance/") for key in listed
+                    if key[0].startswith("conformance/")})  # fmt: skip
+    generated |= {m.key for name in judge for m in mt.generate_judge(name)}
     stale = [key for key in listed if key not in generated]
     assert not stale, f"listed as equivalent, but no longer generated: {stale}"
     assert all(reason.strip() for reason in listed.values())

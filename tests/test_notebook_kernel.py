@@ -5,9 +5,12 @@ the verdict inline; a function that calls ``os._exit`` is reported
 
 from __future__ import annotations
 
+from html import escape as html_escape
+
 import nbformat
 from nbclient import NotebookClient
 
+from refcnn import i18n
 from tests.test_harness import ROOT
 
 LAYERS = """
@@ -47,6 +50,10 @@ verdict = check(globals(), keyword="max_pooling2d and (plain or ties) and not de
 verdict
 """
 
+# the same, as a Japanese learner asks for it
+CHECK_JA = CHECK.replace("workers=0,", 'workers=0, lang="ja",').replace("verdict\n", "verdict_ja\n")
+CHECK_JA = CHECK_JA.replace("verdict = check", "verdict_ja = check")
+
 CRASH = """
 import os
 def flatten2d(u):
@@ -64,6 +71,7 @@ def test_check_globals_in_a_real_kernel() -> None:
         nbformat.v4.new_code_cell(LAYERS),
         nbformat.v4.new_code_cell(CHECK),
         nbformat.v4.new_code_cell(CRASH),
+        nbformat.v4.new_code_cell(CHECK_JA),
         nbformat.v4.new_code_cell("print('still alive', 1 + 1)"),
     ]
     client = NotebookClient(
@@ -74,12 +82,23 @@ def test_check_globals_in_a_real_kernel() -> None:
     html = [o["data"]["text/html"] for o in check_outputs if "text/html" in o.get("data", {})]
     assert len(html) == 1, check_outputs
     page = html[0]
-    assert page.startswith('<div class="refcnn-verdict">') and "<script" not in page
+    assert page.startswith('<div class="refcnn-verdict" lang="en">') and "<script" not in page
     assert 'data-corner="ties" data-status="FAIL"' in page  # the failing corner, named
     assert "max_pooling2d backward du: wrong values" in page
     assert "looks like: the gradient went to the last of tied maxima" in page
     printed = "".join(o.get("text", "") for o in notebook.cells[2].outputs)
     assert printed.splitlines()[:1] == ["crashed"], notebook.cells[2].outputs
     assert "exited with code 3 in flatten2d()" in printed
-    alive = "".join(o.get("text", "") for o in notebook.cells[3].outputs)
+    alive = "".join(o.get("text", "") for o in notebook.cells[4].outputs)
     assert alive == "still alive 2\n"
+    japanese = [o["data"]["text/html"] for o in notebook.cells[3].outputs
+                if "text/html" in o.get("data", {})]  # fmt: skip
+    assert len(japanese) == 1, notebook.cells[3].outputs
+    with i18n.speaking("ja"):
+        hint = i18n.tr("the gradient went to the last of tied maxima; the article sends it to the "
+                       "first maximum (of a pooling window row by row, left to right; of maxout's "
+                       "pieces)")  # fmt: skip
+        looks = i18n.tr("looks like: {hint}", hint=hint)
+    assert japanese[0].startswith('<div class="refcnn-verdict" lang="ja">')
+    assert 'data-corner="ties" data-status="FAIL"' in japanese[0]
+    assert html_escape(looks) in japanese[0] and "looks like" not in japanese[0]

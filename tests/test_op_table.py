@@ -54,3 +54,30 @@ def test_the_layers_defaults_are_refcnns() -> None:
     for name, defaults in ot.LAYERS.items():
         parameters = inspect.signature(getattr(refcnn, name)).parameters.values()
         assert {p.name: p.default for p in parameters if p.default is not p.empty} == defaults
+
+
+def test_the_torch_references_defaults_are_refcnns() -> None:
+    """Each default of a torch reference is the article's (refcnn's
+    signature, the same parameter): a reference called without it computes
+    the article's op. The convolution transcriptions' pairs (0, 0) stand for
+    refcnn's 0."""
+    import inspect
+
+    import refcnn
+    from refcnn.conformance.expected import torch_reference as tr
+
+    compared = 0
+    for op in ot.OPS:
+        reference, function = getattr(tr, op.name, None), getattr(refcnn, op.forward, None)
+        if reference is None or function is None:
+            continue
+        own = inspect.signature(function).parameters
+        for name, parameter in inspect.signature(reference).parameters.items():
+            if parameter.default is inspect.Parameter.empty or name not in own:
+                continue
+            article = own[name].default
+            if isinstance(parameter.default, tuple) and isinstance(article, int):
+                article = (article, article)
+            assert parameter.default == article, (op.name, name, parameter.default, article)
+            compared += 1
+    assert compared >= 20, compared

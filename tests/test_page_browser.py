@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from refcnn import i18n
 from tests.test_harness import ROOT, failing, run_suite
 
 ARGS = [
@@ -65,7 +66,8 @@ def browser_path() -> str:
     return path
 
 
-def test_the_page_in_a_real_browser(browser_path: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_page_in_a_real_browser(browser_path: str, tmp_path: Path, lang: str) -> None:
     from playwright.sync_api import sync_playwright
 
     page_path = tmp_path / "report.html"
@@ -76,8 +78,19 @@ def test_the_page_in_a_real_browser(browser_path: str, tmp_path: Path) -> None:
         "max_pooling2d",
         "--conformance-html",
         str(page_path),
+        "--lang",
+        lang,
     )
-    assert code == 1 and page_path.exists()
+    assert code == 1 and page_path.exists() and verdict["language"] == lang
+    if lang == "en":
+        assert verdict["causes"][0]["title"].startswith("max_pooling2d backward du")
+    with i18n.speaking(lang):  # the page's words, as its language says them
+        heading = i18n.tr_n("{n} cause: {titles}", "{n} causes: {titles}", 3,
+                            titles=f"1. {verdict['causes'][0]['title']}")  # fmt: skip
+        cause_link = i18n.tr("cause {number}", number="")
+        found = i18n.tr("smallest failing example found ({tried} tried): {call}", tried=7, call="")[
+            :8
+        ]  # its first words (the count of tries differs)
     url = page_path.as_uri()
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=browser_path, args=ARGS)
@@ -90,7 +103,8 @@ def test_the_page_in_a_real_browser(browser_path: str, tmp_path: Path) -> None:
         page.screenshot(path=str(tmp_path / "report-top.png"))
         causes = page.locator("ol.causes > li")
         assert causes.count() == len(verdict["causes"]) == 3
-        assert page.locator("h2", has_text="3 causes: 1. max_pooling2d backward du").count() == 1
+        assert page.locator(f'html[lang="{lang}"]').count() == 1
+        assert page.locator("h2", has_text=heading).count() == 1, heading
         cells = page.locator('td[data-status="FAIL"]')
         corners = {(op, c) for (op, _), found in failing(verdict).items() for c in found - {None}}
         assert cells.count() == len(corners) == 6
@@ -100,12 +114,12 @@ def test_the_page_in_a_real_browser(browser_path: str, tmp_path: Path) -> None:
             assert not failure.is_visible()  # closed until clicked
             cell.locator("summary").click()
             assert failure.is_visible() and cell.locator("details").get_attribute("open") == ""
-            link = cell.locator("a", has_text="cause").first
+            link = cell.locator("a", has_text=cause_link.strip()).first
             target = link.get_attribute("href")
             link.click()
             explanation = page.locator(f"{target} pre.explanation")
             assert explanation.is_visible(), target
-            assert "smallest failing example found" in explanation.inner_text()
+            assert found.strip() in explanation.inner_text(), found
         overflow = page.evaluate(
             """(width) => {
                 const wide = [];

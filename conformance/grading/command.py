@@ -34,11 +34,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from refcnn import i18n
+from refcnn.i18n import tr
+
 from ..running import options as opts
 from ..verdict.files import write_whole
 from . import outputs as out
 from . import rubric as rb
-from .judge import Judgement, Limits, judge, preflight
+from .judge import Judgement, Limits, ending_text, judge, preflight
 from .submissions import Submission, SubmissionError, discover
 
 STATE = ".grading"
@@ -46,134 +49,165 @@ AUTOGRADER = Path(os.environ.get("REFCNN_AUTOGRADER_ROOT", "/autograder"))
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="refcnn grade", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="refcnn grade",
+        description=tr("``refcnn grade SUBMISSION... --out DIR``: judge a class."),
+    )
     p.add_argument(
         "submissions",
         nargs="*",
         type=Path,
         metavar="SUBMISSION",
-        help=".py files, package folders, .ipynb notebooks, folders or zip archives "
-        "of them, or a folder of such submissions",
+        help=tr(
+            ".py files, package folders, .ipynb notebooks, folders or zip archives "
+            "of them, or a folder of such submissions"
+        ),
     )
-    p.add_argument("--out", type=Path, metavar="DIR", help="where the grades go")
-    p.add_argument("--ids", type=Path, metavar="CSV", help="student ids: columns path,id")
+    p.add_argument("--out", type=Path, metavar="DIR", help=tr("where the grades go"))
+    p.add_argument("--ids", type=Path, metavar="CSV", help=tr("student ids: columns path,id"))
     p.add_argument(
         "--entry",
         default="",
         metavar="NAME",
-        help="the file judged in a folder or archive with several",
+        help=tr("the file judged in a folder or archive with several"),
     )
-    p.add_argument("--rubric", type=Path, metavar="TOML", help="weights and visibility")
+    p.add_argument("--rubric", type=Path, metavar="TOML", help=tr("weights and visibility"))
     p.add_argument(
         "--jobs",
         type=int,
         default=2,
         metavar="N",
-        help="submissions judged at once on this machine (default 2)",
+        help=tr("submissions judged at once on this machine (default 2)"),
     )
-    p.add_argument("--dask", metavar="ADDRESS", help="judge on a dask.distributed cluster")
+    p.add_argument("--dask", metavar="ADDRESS", help=tr("judge on a dask.distributed cluster"))
     limits = Limits()
     p.add_argument(
         "--budget",
         type=float,
         default=limits.budget,
         metavar="SECONDS",
-        help=f"time for each submission's whole run (default {limits.budget:g})",
+        help=tr(
+            "time for each submission's whole run (default {value})", value=f"{limits.budget:g}"
+        ),
     )
     p.add_argument(
         "--timeout",
         type=float,
         default=limits.timeout,
         metavar="SECONDS",
-        help=f"time for each test (default {limits.timeout:g})",
+        help=tr("time for each test (default {value})", value=f"{limits.timeout:g}"),
     )
     p.add_argument(
         "--memory",
         type=int,
         default=limits.memory,
         metavar="MB",
-        help=f"address space per process (default {limits.memory})",
+        help=tr("address space per process (default {value})", value=limits.memory),
     )
     p.add_argument(
         "--file-size",
         type=int,
         default=limits.file_size,
         metavar="MB",
-        help=f"largest file a submission may write (default {limits.file_size})",
+        help=tr("largest file a submission may write (default {value})", value=limits.file_size),
     )
     p.add_argument(
         "--processes",
         type=int,
         default=limits.processes,
         metavar="N",
-        help=f"processes of a submission's user id, as root (default {limits.processes})",
+        help=tr(
+            "processes of a submission's user id, as root (default {value})", value=limits.processes
+        ),
     )
     p.add_argument(
         "--allow",
         default="",
         metavar="MODULES",
-        help=f"modules a submission may import after all, of those forbidden by default "
-        f"({', '.join(limits.forbid)}: the answer key and the oracle); comma-separated",
+        help=tr(
+            "modules a submission may import after all, of those forbidden by default "
+            "({modules}: the answer key and the oracle); comma-separated",
+            modules=", ".join(limits.forbid),
+        ),
     )
     p.add_argument(
         "--forbid",
         default="",
         metavar="MODULES",
-        help="more modules a submission may not import (e.g. jax,tensorflow); comma-separated",
+        help=tr("more modules a submission may not import (e.g. jax,tensorflow); comma-separated"),
     )
     p.add_argument(
         "--weaker-sandbox",
         action="store_true",
-        help="grade even where bubblewrap cannot make the sandbox: each submission then "
-        "runs in a worker process with its limits and (as root) its own user id, but it can "
-        "reach the network and loopback services and read what its user id may",
+        help=tr(
+            "grade even where bubblewrap cannot make the sandbox: each submission then "
+            "runs in a worker process with its limits and (as root) its own user id, but "
+            "it can reach the network and loopback services and read what its user id "
+            "may"
+        ),
     )
-    p.add_argument("-k", dest="keyword", default=None, help="only the suite's tests matching")
+    p.add_argument("-k", dest="keyword", default=None, help=tr("only the suite's tests matching"))
     p.add_argument(
         "--unsupported",
         action="append",
         default=[],
         metavar="CORNERS",
-        help="corners no submission is judged on (as for refcnn conformance)",
+        help=tr("corners no submission is judged on (as for refcnn conformance)"),
     )
     p.add_argument(
         "--explain-budget",
         type=float,
         default=opts.DEFAULT_EXPLAIN_BUDGET,
         metavar="SECONDS",
-        help="search for each failing cell's smallest example",
+        help=tr("search for each failing cell's smallest example"),
     )
     p.add_argument(
         "--pythonpath",
         action="append",
         default=[],
         metavar="DIR",
-        help="a folder every submission may import from (course helpers)",
+        help=tr("a folder every submission may import from (course helpers)"),
     )
     p.add_argument(
         "--gradescope",
         action="store_true",
-        help="also write each submission's results.json in the autograder format",
+        help=tr("also write each submission's results.json in the autograder format"),
     )
     p.add_argument(
         "--in-autograder",
         action="store_true",
-        help="grade the autograder's /autograder/submission into "
-        "/autograder/results/results.json (Gradescope's container)",
+        help=tr(
+            "grade the autograder's /autograder/submission into "
+            "/autograder/results/results.json (Gradescope's container)"
+        ),
     )
-    p.add_argument("--title", default="", help="the class page's title")
-    p.add_argument("--force", action="store_true", help="judge again what was judged already")
-    return p
+    p.add_argument("--title", default="", help=tr("the class page's title"))
+    p.add_argument("--force", action="store_true", help=tr("judge again what was judged already"))
+    p.add_argument(
+        "--lang",
+        choices=i18n.LANGUAGES,
+        default=None,
+        help=tr("the language of the pages, the progress and the messages (default: the locale)"),
+    )
+    return i18n.localize(p)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    with i18n.speaking(i18n.lang_in(argv)):  # the --help too
+        args = parser().parse_args(argv)
+    with i18n.speaking(args.lang) as lang:
+        args.lang = lang
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     if args.in_autograder:
         args.submissions = [AUTOGRADER / "submission"]
         args.out = args.out or AUTOGRADER / "results" / "refcnn"
         args.gradescope = True
     if not args.submissions or args.out is None:
-        print("refcnn grade: give the submissions and --out DIR", file=sys.stderr)
+        print(tr("refcnn grade: give the submissions and --out DIR"), file=sys.stderr)
         return 4
     try:
         rubric = rb.load(args.rubric)
@@ -181,17 +215,17 @@ def main(argv: list[str] | None = None) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / STATE).mkdir(exist_ok=True)
     except (rb.RubricError, SubmissionError, OSError) as exc:
-        print(f"refcnn grade: {exc}", file=sys.stderr)
+        print(tr("refcnn grade: {error}", error=exc), file=sys.stderr)
         return 4
     if not submissions:
-        print("refcnn grade: no submissions found", file=sys.stderr)
+        print(tr("refcnn grade: no submissions found"), file=sys.stderr)
         return 4
     if os.geteuid() == 0:
         os.chmod(args.out, 0o700)  # the judged user ids read nothing of it
     grading = Grading(args, rubric, submissions)
     problem = preflight(grading.limits, args.weaker_sandbox)
     if problem:
-        print(f"refcnn grade: nothing judged: {problem}", file=sys.stderr)
+        print(tr("refcnn grade: nothing judged: {problem}", problem=problem), file=sys.stderr)
         return 4
     code = grading.run()
     if args.in_autograder:
@@ -218,6 +252,7 @@ class Grading:
         self.session_options = {
             "unsupported": list(args.unsupported),
             "explain_budget": args.explain_budget,
+            "lang": args.lang,  # the verdicts' words, and so the pages'
         }
         self.done: dict[str, Judgement] = {}
         self.lock = threading.Lock()
@@ -290,32 +325,30 @@ class Grading:
                 todo.append(submission)
         resumed = len(self.done)
         total = len(self.submissions)
-        print(
-            f"refcnn grade: {total} submissions, {resumed} judged already, {len(todo)} to judge"
-            + (f" on {self.args.dask}" if self.args.dask else f" ({self.args.jobs} at once)"),
-            flush=True,
-        )
+        if self.args.dask:
+            where = tr(" on {address}", address=self.args.dask)
+        else:
+            where = tr(" ({jobs} at once)", jobs=self.args.jobs)
+        print(tr("refcnn grade: {total} submissions, {resumed} judged already, {todo} to judge",
+                 total=total, resumed=resumed, todo=len(todo)) + where, flush=True)  # fmt: skip
         self.write_class()
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             if todo:
                 (self._on_dask if self.args.dask else self._locally)(todo)
         except KeyboardInterrupt:
-            print(
-                "\nrefcnn grade: interrupted; the files list what was judged "
-                f"({len(self.done)} of {total}); run again to go on",
-                flush=True,
-            )
+            print("\n" + tr("refcnn grade: interrupted; the files list what was judged ({done} of "
+                            "{total}); run again to go on", done=len(self.done), total=total),
+                  flush=True)  # fmt: skip
             return 2
         finally:
             signal.signal(signal.SIGTERM, previous)
             with self.lock:
                 self.write_class()
         seconds = time.monotonic() - self.started
-        print(
-            f"refcnn grade: {len(self.done)} judged in {seconds:.0f} s; "
-            f"{self.args.out / 'grades.csv'}, {self.args.out / 'index.html'}"
-        )
+        files = f"{self.args.out / 'grades.csv'}, {self.args.out / 'index.html'}"
+        print(tr("refcnn grade: {done} judged in {seconds} s; {files}", done=len(self.done),
+                 seconds=f"{seconds:.0f}", files=files))  # fmt: skip
         return 0
 
     def _progress(self, judgement: Judgement, left: int) -> None:
@@ -325,13 +358,12 @@ class Grading:
         if judgement.ending != "finished" or not (judgement.verdict or {}).get("all_provided_pass"):
             self.failing += 1
         score = rb.score(judgement.verdict, self.rubric)
-        print(
-            f"[{len(self.done)}/{len(self.submissions)}] {judgement.id}: score {score:.2f}, "
-            f"{judgement.ending}, {judgement.seconds:.0f} s | about {eta:.0f} s left, "
-            f"{self.failing} not passing so far"
-            + "".join(f" | {p}" for p in judgement.message.split("; ") if p.startswith("judged ")),
-            flush=True,
-        )
+        line = tr("[{done}/{total}] {id}: score {score}, {ending}, {seconds} s | about {eta} s "
+                  "left, {failing} not passing so far", done=len(self.done),
+                  total=len(self.submissions), id=judgement.id, score=f"{score:.2f}",
+                  ending=ending_text(judgement.ending), seconds=f"{judgement.seconds:.0f}",
+                  eta=f"{eta:.0f}", failing=self.failing)  # fmt: skip
+        print(line + (f" | {judgement.note}" if judgement.note else ""), flush=True)
 
     def _locally(self, todo: list[Submission]) -> None:
         self._resumed_count = len(self.done)
@@ -369,7 +401,7 @@ class Grading:
         try:
             from distributed import Client, as_completed
         except ImportError:
-            raise SystemExit("refcnn grade: --dask needs pip install 'refcnn[grade]'") from None
+            raise SystemExit(tr("refcnn grade: --dask needs pip install 'refcnn[grade]'")) from None
         self._resumed_count = len(self.done)
         with Client(self.args.dask) as client:
             futures = {
@@ -398,8 +430,10 @@ class Grading:
 
 
 def judge_on_worker(submission, limits, session_options, keyword, pythonpath) -> Judgement:
-    """:func:`.judge.judge`, as a Dask worker runs it."""
-    return judge(submission, limits, session_options, keyword, pythonpath)
+    """:func:`.judge.judge`, as a Dask worker runs it (in the grading's
+    language, not the worker's locale)."""
+    with i18n.speaking(session_options.get("lang")):
+        return judge(submission, limits, session_options, keyword, pythonpath)
 
 
 # --- stopping ---------------------------------------------------------------------------

@@ -48,6 +48,8 @@ from typing import Any
 
 import numpy as np
 
+from refcnn.i18n import N_, tr, tr_marked
+
 from ..judging import boundary as bd
 from ..running import api
 from .submissions import Submission
@@ -56,6 +58,14 @@ UIDS = range(bd.UIDS_FIRST, 65000)  # the user ids submissions run as (as root),
 RUNNING: set[int] = set()  # the sessions running now (their pids: process groups)
 VERDICT_LIMIT = 64 * 2**20  # bytes of a session's JSON verdict read back
 _KEPT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "VIRTUAL_ENV", "REFCNN_HYPOTHESIS_PROFILE")
+# How a submission's run ended (identifiers: the CSV's "ending"), in words
+ENDINGS = {
+    "finished": N_("finished"),
+    "budget spent": N_("budget spent"),
+    "crashed": N_("crashed"),
+    "unusable": N_("unusable"),
+    "suite error": N_("suite error"),
+}
 STOP_GRACE = 30.0  # seconds a stopped session gets to write its verdict
 
 
@@ -86,16 +96,22 @@ class Judgement:
     id: str
     fingerprint: str
     verdict: dict[str, Any] | None
-    ending: str  # finished, budget spent, crashed, unusable, suite error
-    message: str = ""
+    ending: str  # one of ENDINGS
+    message: str = ""  # for people, in the grading's language
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     peak_memory_mb: float = 0.0
     exit_code: int | None = None
     output: list[str] = field(default_factory=list)
+    note: str = ""  # which of the submission's candidates were judged (also in the message)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def ending_text(ending: str) -> str:
+    """An ending in the current language."""
+    return tr_marked(ENDINGS[ending]) if ending in ENDINGS else ending
 
 
 def _is_root() -> bool:
@@ -254,42 +270,47 @@ def _run(
     if status == api.USAGE_ERROR and verdict is None:
         judgement.ending = "unusable"
         errors = [line[7:] for line in lines if line.startswith("ERROR: ")]
-        message = "; ".join(errors) or "usage error"
-        forbidden = re.search(r"imports \w+, which this grading forbids", message)
+        message = "; ".join(errors) or tr("usage error")
+        # the judged side raises it, in English (conformance.judging.boundary.forbidden_view)
+        forbidden = re.search(r"imports (\w+), which this grading forbids", message)
         judgement.message = (
-            forbidden.group(0) if forbidden else local(message.replace(f"--impl {scratch}/", ""))
+            tr("imports {module}, which this grading forbids", module=forbidden.group(1))
+            if forbidden
+            else local(message.replace(f"--impl {scratch}/", ""))
         )
         return _noted(judgement, submission)
     judgement.verdict = verdict
     if verdict is None:
         judgement.ending = "crashed"
-        how = (
-            f"was killed by signal {-status}" if status and status < 0 else f"exited with {status}"
-        )
-        judgement.message = f"the suite's process {how} before it wrote its verdict" + (
-            f" (stopped after {seconds:.0f} s: its budget and time limit were spent)"
-            if stopped
-            else ""
-        )
+        if status and status < 0:
+            judgement.message = tr("the suite's process was killed by signal {signal} before "
+                                   "it wrote its verdict", signal=-status)  # fmt: skip
+        else:
+            judgement.message = tr("the suite's process exited with {code} before it wrote its "
+                                   "verdict", code=status)  # fmt: skip
+        if stopped:
+            judgement.message += tr(" (stopped after {seconds} s: its budget and time limit "
+                                    "were spent)", seconds=f"{seconds:.0f}")  # fmt: skip
         return _noted(judgement, submission)
     if verdict.get("suite_errors") or status == api.INTERNAL_ERROR:
         judgement.ending = "suite error"
-        judgement.message = (
+        judgement.message = tr(
             "the suite's own code failed in this run: the verdict is incomplete (the "
             "submission runs in a worker of its own: a bug of refcnn, please report it)"
         )
     elif stopped or _budget_spent(verdict):
         judgement.ending = "budget spent"
-        judgement.message = (
-            f"the budget of {limits.budget:g} s was spent; the tests left were not run"
-        )
+        judgement.message = tr("the budget of {seconds} s was spent; the tests left were not run",
+                               seconds=f"{limits.budget:g}")  # fmt: skip
     return _noted(judgement, submission)
 
 
 def _noted(judgement: Judgement, submission: Submission) -> Judgement:
     """The row says which of the submission's candidates were not judged."""
     if submission.not_judged:
-        note = f"judged {submission.entry}; not judged: {', '.join(submission.not_judged)}"
+        note = tr("judged {entry}; not judged: {others}", entry=submission.entry,
+                  others=", ".join(submission.not_judged))  # fmt: skip
+        judgement.note = note
         judgement.message = f"{judgement.message}; {note}" if judgement.message else note
     return judgement
 
@@ -302,13 +323,14 @@ def preflight(limits: Limits, weaker_sandbox: bool) -> str:
     submission through the same sandbox, limits and user id as a real one
     (bubblewrap missing, a user id that cannot reach the interpreter, ...)."""
     path = bd.bwrap()
-    missing = bd.bwrap_works(path) if path else "bwrap is not installed"
+    missing = bd.bwrap_works(path) if path else tr("bwrap is not installed")
     if missing and not weaker_sandbox:
-        return (
-            f"bubblewrap cannot make the sandbox here ({missing}): without it a submission "
-            "reaches the network and services on loopback (a Dask scheduler), and reads what "
-            "its user id may. Install it (apt-get install bubblewrap), or pass --weaker-sandbox "
-            "to grade with a worker process, limits and user id only"
+        return tr(
+            "bubblewrap cannot make the sandbox here ({why}): without it a submission reaches "
+            "the network and services on loopback (a Dask scheduler), and reads what its user "
+            "id may. Install it (apt-get install bubblewrap), or pass --weaker-sandbox to grade "
+            "with a worker process, limits and user id only",
+            why=missing,
         )
     submission = Submission(
         "preflight", "<preflight>", {"preflight.py": PREFLIGHT.encode()}, "preflight.py"
@@ -320,19 +342,20 @@ def preflight(limits: Limits, weaker_sandbox: bool) -> str:
         try:
             result = boundary.call("flatten2d", (np.zeros((2, 3, 4, 5)),), {})
             if getattr(result, "shape", None) != (2, 60):
-                return f"a trivial submission gave a wrong result in the sandbox ({result!r:.80})"
+                return tr("a trivial submission gave a wrong result in the sandbox ({result})",
+                          result=f"{result!r:.80}")  # fmt: skip
         except (bd.LoadFailedError, bd.WorkerLost, Exception) as exc:
-            user = f"user id {uid}" if uid is not None else "this user"
+            user = tr("user id {uid}", uid=uid) if uid is not None else tr("this user")
             blocked = bd.blocked_folders(uid, boundary._needed()) if uid is not None else []
             fix = (
-                f"; {user} may not enter {', '.join(blocked)}: chmod o+x {' '.join(blocked)}"
+                tr("; {user} may not enter {folders}: {command}", user=user,
+                   folders=", ".join(blocked), command=f"chmod o+x {' '.join(blocked)}")
                 if blocked
                 else ""
-            )
+            )  # fmt: skip
             what = exc.message if isinstance(exc, bd.WorkerLost) else str(exc)
-            return f"a trivial submission did not run as {user}: {what}{fix}".replace(
-                str(scratch), "."
-            )
+            text = tr("a trivial submission did not run as {user}: {error}", user=user, error=what)
+            return (text + fix).replace(str(scratch), ".")
         finally:
             boundary.close()
     return ""

@@ -28,13 +28,17 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from refcnn import i18n
+from refcnn.i18n import tr, tr_n
+
 from ..inputs.op_table import OPS
 from ..verdict import page as pg
 from ..verdict import render as rd
 from ..verdict import verdict_json as vj
 from ..verdict.files import write_whole
+from ..verdict.words import status_text
 from . import rubric as rb
-from .judge import Judgement
+from .judge import Judgement, ending_text
 
 TIMING = ("seconds", "cpu_seconds", "peak_memory_mb")
 
@@ -76,11 +80,12 @@ def write_submission(folder: Path, judgement: Judgement, rubric: rb.Rubric, grad
     if verdict is not None:
         record = vj.record(verdict)
         write_whole(folder / "verdict.json", json.dumps(verdict, indent=2) + "\n")
-        write_whole(folder / "page.html", pg.html_text(record))
-        write_whole(folder / "failures.txt", rd.failures_text(record))
+        with i18n.speaking(record.language):  # the words the session wrote it in
+            write_whole(folder / "page.html", pg.html_text(record))
+            write_whole(folder / "failures.txt", rd.failures_text(record))
     else:
         write_whole(folder / "page.html", _no_verdict_page(judgement))
-        write_whole(folder / "failures.txt", f"{judgement.ending}: {judgement.message}\n")
+        write_whole(folder / "failures.txt", f"{_ending_and_message(judgement)}\n")
     if gradescope:
         write_whole(
             folder / "results.json",
@@ -88,11 +93,16 @@ def write_submission(folder: Path, judgement: Judgement, rubric: rb.Rubric, grad
         )
 
 
+def _ending_and_message(judgement: Judgement) -> str:
+    return f"{ending_text(judgement.ending)}: {judgement.message}"
+
+
 def _no_verdict_page(judgement: Judgement) -> str:
+    title = tr("{id}: no verdict", id=judgement.id)
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(judgement.id)}: no verdict</title></head><body>"
-        f"<h1>{escape(judgement.id)}: {escape(judgement.ending)}</h1>"
+        f'<!DOCTYPE html>\n<html lang="{i18n.current()}"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title></head><body>"
+        f"<h1>{escape(judgement.id)}: {escape(ending_text(judgement.ending))}</h1>"
         f"<p>{escape(judgement.message)}</p></body></html>\n"
     )
 
@@ -103,7 +113,7 @@ def gradescope_results(judgement: Judgement, rubric: rb.Rubric) -> dict[str, Any
     tests = []
     if verdict is not None:
         for item in rb.items(verdict, rubric):
-            statuses = ", ".join(f"{c or '-'}: {s}" for c, s in item.corners)
+            statuses = ", ".join(f"{c or '-'}: {status_text(s)}" for c, s in item.corners)
             tests.append(
                 {
                     "name": item.name,
@@ -120,22 +130,30 @@ def gradescope_results(judgement: Judgement, rubric: rb.Rubric) -> dict[str, Any
         "output": _summary(judgement),
         "visibility": "visible",
         "tests": tests,
-        **({} if possible else {"output": f"not graded: {judgement.ending}: {judgement.message}"}),
+        **(
+            {}
+            if possible
+            else {"output": tr("not graded: {why}", why=_ending_and_message(judgement))}
+        ),
     }
 
 
 def _summary(judgement: Judgement) -> str:
     verdict = judgement.verdict
     if verdict is None:
-        return f"{judgement.ending}: {judgement.message}"
+        return _ending_and_message(judgement)
     causes = verdict.get("causes", [])
-    lines = [f"{len(causes)} cause(s) of failure" if causes else "every check provided passes"]
+    if causes:
+        lines = [tr_n("{n} cause(s) of failure", "{n} cause(s) of failure", len(causes))]
+    else:
+        lines = [tr("every check provided passes")]
     lines += [
-        f"{c['number']}. {c['title']}" + (f" (looks like: {c['hint']})" if c.get("hint") else "")
+        f"{c['number']}. {c['title']}"
+        + (tr(" (looks like: {hint})", hint=c["hint"]) if c.get("hint") else "")
         for c in causes
     ]
     if judgement.ending != "finished":
-        lines.append(f"{judgement.ending}: {judgement.message}")
+        lines.append(_ending_and_message(judgement))
     return "\n".join(lines)
 
 
@@ -188,13 +206,13 @@ def common_causes(judgements: list[Judgement]) -> list[tuple[str, int, list[str]
         found = set()
         for cause in (judgement.verdict or {}).get("causes", []):
             found.add(
-                f"{cause['op']}: looks like: {cause['hint']}"
+                tr("{op}: looks like: {hint}", op=cause["op"], hint=cause["hint"])
                 if cause.get("hint")
                 else cause["title"]
             )
         if judgement.ending != "finished":
             found.add(
-                f"run {judgement.ending}"
+                tr("run {ending}", ending=ending_text(judgement.ending))
                 + (f" ({judgement.message[:80]})" if judgement.ending != "budget spent" else "")
             )
         for mistake in found:
@@ -220,17 +238,25 @@ def index_html(judgements: list[Judgement], rubric: rb.Rubric, title: str = "") 
     """The class at a glance (see the module doc); no scripts, nothing to fetch."""
     ops = ops_of(judgements)
     ordered = sorted(judgements, key=lambda j: j.id)
+    heading = escape(tr("refcnn grades") + (": " + title if title else ""))
+    passed = sum(row(j, rubric, ops)["all_passed"] == "yes" for j in ordered)
+    words = {  # headings, escaped (a call inside an f-string escapes the catalogs)
+        "class": escape(tr("submissions × ops")), "score": escape(tr("score")),
+        "ending": escape(tr("ending")), "mistakes": escape(tr("the mistakes the class makes")),
+        "submissions": escape(tr("submissions")), "cause": escape(tr("cause")),
+        "who": escape(tr("who")),
+    }  # fmt: skip
     out = [
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
-        f"<title>refcnn grades{escape(': ' + title if title else '')}</title>",
+        f'<!DOCTYPE html>\n<html lang="{i18n.current()}"><head><meta charset="utf-8">',
+        f"<title>{heading}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<h1>refcnn grades{escape(': ' + title if title else '')}</h1>",
-        f"<p>{len(ordered)} submissions; all passed: "
-        f"{sum(row(j, rubric, ops)['all_passed'] == 'yes' for j in ordered)}; "
-        f"endings: {escape(_endings(ordered))}</p>",
-        '<h2>submissions × ops</h2><table id="class"><tr><th>id</th><th>score</th>',
-    ]
-    out += [f"<th>{escape(op)}</th>" for op in ops] + ["<th>ending</th></tr>"]
+        f"<h1>{heading}</h1>",
+        "<p>" + escape(tr("{n} submissions; all passed: {passed}; endings: {endings}",
+                          n=len(ordered), passed=passed, endings=_endings(ordered))) + "</p>",
+        f"<h2>{words['class']}</h2><table id=\"class\"><tr><th>id</th>"
+        f"<th>{words['score']}</th>",
+    ]  # fmt: skip
+    out += [f"<th>{escape(op)}</th>" for op in ops] + [f"<th>{words['ending']}</th></tr>"]
     for judgement in ordered:
         link = f"{escape(judgement.id)}/page.html"
         out.append(
@@ -240,16 +266,21 @@ def index_html(judgements: list[Judgement], rubric: rb.Rubric, title: str = "") 
         for op in ops:
             status = op_status(judgement.verdict, op)
             css = status if status in ("pass", "FAIL", "unsupported") else "other"
-            out.append(f'<td class="{css}"><a href="{link}">{escape(status)}</a></td>')
-        out.append(f"<td>{escape(judgement.ending)}</td></tr>")
-    out.append('</table><h2>the mistakes the class makes</h2><table id="causes">')
-    out.append("<tr><th>submissions</th><th>cause</th><th>who</th></tr>")
+            out.append(f'<td class="{css}"><a href="{link}">{escape(status_text(status))}</a></td>')
+        out.append(f"<td>{escape(ending_text(judgement.ending))}</td></tr>")
+    out.append(f'</table><h2>{words["mistakes"]}</h2><table id="causes">')
+    out.append(f"<tr><th>{words['submissions']}</th><th>{words['cause']}</th>"
+               f"<th>{words['who']}</th></tr>")  # fmt: skip
     for mistake, count, who in common_causes(ordered):
         links = ", ".join(f'<a href="{escape(i)}/page.html">{escape(i)}</a>' for i in who)
         out.append(f"<tr><td>{count}</td><td>{escape(mistake)}</td><td>{links}</td></tr>")
-    out.append(
-        '</table><h2>scores</h2><table id="scores"><tr><th>score</th><th>submissions</th></tr>'
+    scores, score, submissions = (
+        escape(tr("scores")),
+        escape(tr("score")),
+        escape(tr("submissions")),
     )
+    out.append(f'</table><h2>{scores}</h2><table id="scores"><tr><th>{score}</th>'
+               f"<th>{submissions}</th></tr>")  # fmt: skip
     for label, count in score_histogram([rb.score(j.verdict, rubric) for j in ordered]):
         bar = f'<span class="bar" style="width:{count * 12}px"></span>'
         out.append(f"<tr><td>{label}</td><td>{bar} {count}</td></tr>")
@@ -259,7 +290,7 @@ def index_html(judgements: list[Judgement], rubric: rb.Rubric, title: str = "") 
 
 def _endings(judgements: list[Judgement]) -> str:
     counts = Counter(j.ending for j in judgements)
-    return ", ".join(f"{ending} {count}" for ending, count in sorted(counts.items()))
+    return ", ".join(f"{ending_text(e)} {count}" for e, count in sorted(counts.items()))
 
 
 def score_histogram(scores: list[float]) -> list[tuple[str, int]]:

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from refcnn.i18n import tr
+
 from ..inputs.corners import CORNERS
 from ..inputs.op_table import BY_NAME
 from ..verdict.record import CHECKS
@@ -77,7 +79,7 @@ def load(path: Path | None) -> Rubric:
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RubricError(f"--rubric {path}: {exc}") from None
+        raise RubricError(tr("--rubric {path}: {error}", path=path, error=exc)) from None
     weights = data.get("weights", {})
     rubric = Rubric(
         ops=_weights(weights.get("ops", {}), BY_NAME, "op", path),
@@ -94,19 +96,27 @@ def load(path: Path | None) -> Rubric:
         n for n in rubric.visibility if n not in names and n.partition(":")[::2][0] not in BY_NAME
     ]
     if unknown:
-        raise RubricError(f"--rubric {path}: unknown {', '.join(map(repr, unknown))}")
+        raise RubricError(
+            tr("--rubric {path}: unknown {names}", path=path, names=", ".join(map(repr, unknown)))
+        )
     return rubric
 
 
 def _weights(table: dict[str, Any], known, what: str, path: Path) -> dict[str, float]:
     wrong = [name for name in table if name not in known]
     if wrong:
-        raise RubricError(f"--rubric {path}: no {what} {', '.join(map(repr, wrong))}")
+        raise RubricError(
+            tr("--rubric {path}: no {what} {names}", path=path, what=what,
+               names=", ".join(map(repr, wrong)))
+        )  # fmt: skip
     bad = [
         name for name, value in table.items() if not isinstance(value, (int, float)) or value < 0
     ]
     if bad:
-        raise RubricError(f"--rubric {path}: weights are numbers >= 0 ({', '.join(bad)})")
+        raise RubricError(
+            tr("--rubric {path}: weights are numbers >= 0 ({names})", path=path,
+               names=", ".join(bad))
+        )  # fmt: skip
     return {name: float(value) for name, value in table.items()}
 
 

@@ -25,6 +25,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from refcnn.i18n import tr
+
 MAX_FILES = 200
 MAX_BYTES = 20 * 2**20  # a submission's files, unpacked
 _SKIP = ("__pycache__", ".ipynb_checkpoints", ".git")
@@ -85,13 +87,15 @@ def discover(paths: list[Path], ids: Path | None = None, entry: str = "") -> lis
     found: list[Path] = []
     for path in paths:
         if not path.exists():
-            raise SubmissionError(f"{path}: no such file or folder")
+            raise SubmissionError(tr("{path}: no such file or folder", path=path))
         if path.is_dir() and not _is_submission_folder(path):
             found += [p for p in _candidates(path) if _is_submission(p)]
         elif _is_submission(path):
             found.append(path)
         else:
-            raise SubmissionError(f"{path}: not a .py, .ipynb or .zip file, nor a folder")
+            raise SubmissionError(
+                tr("{path}: not a .py, .ipynb or .zip file, nor a folder", path=path)
+            )
     named = _read_ids(ids) if ids else {}
     submissions, used = [], set()
     for path in found:
@@ -114,7 +118,7 @@ def _read_ids(path: Path) -> dict[str, str]:
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     if rows and not {"path", "id"} <= set(rows[0]):
-        raise SubmissionError(f"--ids {path}: give the columns 'path' and 'id'")
+        raise SubmissionError(tr("--ids {path}: give the columns 'path' and 'id'", path=path))
     folder = path.parent
     return {str((folder / row["path"]).resolve()): row["id"] for row in rows if row.get("id")}
 
@@ -138,7 +142,9 @@ def read(path: Path, identity: str, entry: str = "") -> Submission:
 
 def _bytes(path: Path) -> bytes:
     if path.stat().st_size > MAX_BYTES:
-        raise SubmissionError(f"{path.name} is larger than {MAX_BYTES // 2**20} MB")
+        raise SubmissionError(
+            tr("{name} is larger than {mb} MB", name=path.name, mb=MAX_BYTES // 2**20)
+        )
     return path.read_bytes()
 
 
@@ -155,8 +161,9 @@ def _folder(folder: Path, prefix: str) -> dict[str, bytes]:
             files[str(Path(prefix, *parts))] = data
             if len(files) > MAX_FILES or total > MAX_BYTES:
                 raise SubmissionError(
-                    f"more than {MAX_FILES} files or {MAX_BYTES // 2**20} MB: not graded"
-                )
+                    tr("more than {files} files or {mb} MB: not graded", files=MAX_FILES,
+                       mb=MAX_BYTES // 2**20)
+                )  # fmt: skip
     return files
 
 
@@ -171,19 +178,25 @@ def _unzip(path: Path) -> dict[str, bytes]:
                 or ".." in name.parts
                 or (info.external_attr >> 16) & 0o170000 == 0o120000
             ):
-                raise SubmissionError(f"{path.name}: {info.filename!r} leaves the archive")
+                raise SubmissionError(
+                    tr("{archive}: {name} leaves the archive", archive=path.name,
+                       name=repr(info.filename))
+                )  # fmt: skip
             if info.is_dir() or any(p in _SKIP or p.startswith(".") for p in name.parts):
                 continue
             total += info.file_size
             if len(files) >= MAX_FILES or total > MAX_BYTES:
                 raise SubmissionError(
-                    f"{path.name} unpacks to more than {MAX_FILES} files or "
-                    f"{MAX_BYTES // 2**20} MB: not graded"
-                )
+                    tr("{archive} unpacks to more than {files} files or {mb} MB: not graded",
+                       archive=path.name, files=MAX_FILES, mb=MAX_BYTES // 2**20)
+                )  # fmt: skip
             with archive.open(info) as member:
                 data = member.read(MAX_BYTES + 1)
             if len(data) != info.file_size:
-                raise SubmissionError(f"{path.name}: {info.filename!r} is not what it claims")
+                raise SubmissionError(
+                    tr("{archive}: {name} is not what it claims", archive=path.name,
+                       name=repr(info.filename))
+                )  # fmt: skip
             files[str(name)] = data
     return _strip_common_folder(files)
 
@@ -213,12 +226,12 @@ def _entry(files: dict[str, bytes], wanted: str) -> str:
     """What is judged among the files: a package's folder, ``wanted``, the
     one notebook, or the one module at the top."""
     if not files:
-        raise SubmissionError("no files")
+        raise SubmissionError(tr("no files"))
     tops = {Path(name).parts[0] for name in files}
     packages = sorted(t for t in tops if f"{t}/__init__.py" in files)
     if wanted:
         if wanted not in files and wanted not in packages:
-            raise SubmissionError(f"no {wanted} in the submission (--entry)")
+            raise SubmissionError(tr("no {entry} in the submission (--entry)", entry=wanted))
         return wanted
     if len(packages) == 1 and not any(len(Path(n).parts) == 1 for n in files if n.endswith(".py")):
         return packages[0]
@@ -230,6 +243,7 @@ def _entry(files: dict[str, bytes], wanted: str) -> str:
             return choice[0]
         if len(choice) > 1:
             raise SubmissionError(
-                f"several candidates ({', '.join(sorted(choice))}): say which with --entry"
-            )
-    raise SubmissionError("no .py file, package or notebook to judge")
+                tr("several candidates ({names}): say which with --entry",
+                   names=", ".join(sorted(choice)))
+            )  # fmt: skip
+    raise SubmissionError(tr("no .py file, package or notebook to judge"))

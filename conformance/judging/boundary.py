@@ -157,7 +157,12 @@ class WorkerLost(BaseException):
 
 
 class LoadFailedError(Exception):
-    """The implementation did not load in the worker; the message says why."""
+    """The implementation did not load in the worker; the message says why
+    (``not_importable``: its module could not be imported)."""
+
+    def __init__(self, message: str, not_importable: bool = False) -> None:
+        super().__init__(message)
+        self.not_importable = not_importable
 
 
 @dataclass
@@ -172,7 +177,8 @@ class Loaded:
     has_all: bool
     public: list[str]
     declaration: Any  # {"value": ...}, {"type": name} or None
-    sandbox: str = ""
+    sandbox: str = ""  # how it ran, for people
+    sandboxed: bool = False  # in bubblewrap's namespaces
 
 
 def bwrap() -> str | None:
@@ -299,7 +305,6 @@ def forbidden_view(names: list[str], stubs: str) -> list[str]:
 def sandbox_description(reason: str = "") -> str:
     path = bwrap()
     if path and not (reason := reason or bwrap_works(path)):
-        # the first word stays "bubblewrap" in every language (the plugin reads it)
         return tr("bubblewrap (no network, its own pids, read-only files but a scratch folder)")
     why = reason or tr("bwrap is not installed")
     if os.environ.get(SANDBOX_VAR) == "none":
@@ -394,6 +399,7 @@ class Boundary:
         confinement: Confinement | None = None,
     ) -> None:
         self.spec, self.names, self.sandbox = spec, names, sandbox
+        self.sandboxed = False  # set where the command is built
         self.confinement = confinement or Confinement.from_environment()
         self.process: subprocess.Popen | None = None
         self.loaded: Loaded | None = None
@@ -438,7 +444,8 @@ class Boundary:
         if confined.uid is not None:
             env["HOME"] = self.scratch
         path = bwrap() if self.sandbox else None
-        if path is None or bwrap_works(path):
+        self.sandboxed = path is not None and not bwrap_works(path)
+        if not self.sandboxed:
             return bootstrap(_WORKER_DIR), env
         # the worker's modules at a path of their own (they may lie inside a
         # forbidden package: refcnn's wheel holds refcnn.conformance)
@@ -490,6 +497,7 @@ class Boundary:
         self.loaded.sandbox = (
             sandbox_description() if self.sandbox else tr("no sandbox (--no-isolation)")
         )
+        self.loaded.sandboxed = self.sandboxed
 
     def _load(self) -> Loaded:
         # Starting and loading have a limit of their own (a notebook runs), and
@@ -502,10 +510,12 @@ class Boundary:
             reply, _ = self._read()
         except WorkerLost as lost:
             self.close()
-            how = lost.how or lost.message
-            raise LoadFailedError(
-                tr("{spec}: the implementation's process {how}", spec=self.spec, how=how)
-            ) from None
+            if lost.how:
+                message = tr("{spec}: the implementation's process {how} while loading",
+                             spec=self.spec, how=lost.how)  # fmt: skip
+            else:  # no result in time: the lost message says so
+                message = tr("{spec}: {message}", spec=self.spec, message=lost.message)
+            raise LoadFailedError(message) from None
         finally:
             self.allowance, self.used = allowance, used
         return self._load_reply(reply, [])
@@ -519,7 +529,8 @@ class Boundary:
             error = ImplementationError(reply["import_error"])
             raise LoadFailedError(
                 tr("{spec}: cannot import the implementation module ({error})", spec=self.spec,
-                   error=f"{error.type_name}: {error.text}") + error.origin
+                   error=f"{error.type_name}: {error.text}") + error.origin,
+                not_importable=True,
             )  # fmt: skip
         try:
             return Loaded(

@@ -81,6 +81,9 @@ class ConformanceError(AssertionError):
         # example (JSON), the hint that fits it, or why there is none
         self.minimal: dict[str, Any] | None = None
         self.hint = self.hint_rule = self.explanation_error = ""
+        # which variant of its kind, where code decides by it (one of DETAILS;
+        # the message, for people, may be in any language)
+        self.detail = ""  # "" or one of verdict.record.DETAILS
         text = f"{where}: {kind}: {message}"
         if snippet:
             text += f"\n\n{sn.REPRO_START}\n{snippet}\n{sn.REPRO_END}\n"
@@ -99,6 +102,7 @@ class ConformanceError(AssertionError):
             **({"minimal": self.minimal} if self.minimal else {}),
             **({"hint": self.hint, "hint_rule": self.hint_rule} if self.hint else {}),
             **({"explanation_error": self.explanation_error} if self.explanation_error else {}),
+            **({"detail": self.detail} if self.detail else {}),
         }
 
 

@@ -28,12 +28,15 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from refcnn.i18n import tr, tr_n
+
 from ..expected import tolerances as tol
 from ..inputs import op_table as ot
 from ..inputs import samplers as sm
 from ..inputs import strategies as hh
 from ..inputs.corners import as_pair
 from ..inputs.strategies import Sample
+from ..verdict.record import ONLY_LEFT_OUT
 from . import calls as cl
 from . import checks as ch
 
@@ -200,8 +203,11 @@ class Check:
         self.last = (sample, omitted, values)
         call, explicit = self._params(without(sample.params, omitted)), self._params(sample.params)
         left_out = ", ".join(omitted)
-        where = f"{op.name} {self.function} with {left_out} left out ({call}, {sample.origin})"
-        context = f"{self._source(call)} is not {self._source(explicit)}"
+        where = tr("{op} {function} with {left_out} left out ({call}, {origin})", op=op.name,
+                   function=self.function, left_out=left_out, call=call,
+                   origin=sample.origin)  # fmt: skip
+        context = tr("{left_out} is not {explicit}", left_out=self._source(call),
+                     explicit=self._source(explicit))  # fmt: skip
         try:
             got = self._call(values, call, where)
         except ch.ConformanceError as exc:
@@ -209,8 +215,10 @@ class Check:
             if again[0] == exc.kind and (exc.kind != "raised" or again[1] == exc.exception):
                 return None
             if exc.kind == "raised":
-                exc.message += f"; {self._source(call)} raises where {self._source(explicit)}"
-                exc.message += " does not"
+                left, given = self._source(call), self._source(explicit)
+                exc.message += tr("; {left_out} raises where {explicit} does not",
+                                  left_out=left, explicit=given)  # fmt: skip
+                exc.detail = ONLY_LEFT_OUT
             raise
         reference, note = self._reference(sample, values, explicit, where)
         try:
@@ -232,7 +240,8 @@ class Check:
     def _outcome(self, values: dict, params: dict) -> tuple:
         """``("raised", exception, message)`` or ``("returned", outputs)``
         of a call (a failure of another kind: ``(kind,)``), to compare calls."""
-        where = f"{self.op.name} {self.function} defaults (another call)"
+        where = tr("{op} {function} defaults (another call)", op=self.op.name,
+                   function=self.function)  # fmt: skip
         try:
             result = self._call(values, params, where)
         except ch.ConformanceError as exc:
@@ -257,14 +266,14 @@ class Check:
             outputs = self.op.gradients(result) if self.backward else {"z": result}
             if outputs is not None:
                 return {k: _array(v) for k, v in outputs.items()}, ""
-            why = f"returned {type(result).__name__}"
+            why = tr("it returned {type}", type=type(result).__name__)
         except ch.ConformanceError as exc:
             if exc.kind != "raised":
                 raise
-            why = f"raised {exc.exception}"
+            why = tr("it raised {exception}", exception=exc.exception)
         except (TypeError, ValueError):  # not numbers
-            why = "returned something that is not arrays of numbers"
-        note = f" (the article's result: given the values explicitly, it {why})"
+            why = tr("it returned something that is not arrays of numbers")
+        note = tr(" (the article's result: given the values explicitly, {why})", why=why)
         if self.backward:
             return self.oracle.backward(self.op, sample, values["dz"]), note
         return {"z": np.asarray(self.oracle.forward(self.op, sample))}, note
@@ -278,21 +287,27 @@ class Check:
         if self.last is None or failure.kind in ("crashed", "timed out"):
             return
         sample, omitted, values = self.last
-        if failure.kind == "raised" and not failure.message.endswith(" does not"):
+        if failure.kind == "raised" and failure.detail != ONLY_LEFT_OUT:
             return
         article = {n: article_text(self.op, n, sample.params) for n in omitted}
         given = ", ".join(f"{n}={v}" for n, v in article.items())
         failure.hint_rule = RULE
-        left_out, defaults = ", ".join(omitted), "defaults" if len(omitted) > 1 else "default"
-        does = "raises" if failure.kind == "raised" else "gives other results"
-        failure.hint = f"with {left_out} left out it {does}; the article's {defaults}: {given}"
+        left_out, n = ", ".join(omitted), len(omitted)
+        if failure.kind == "raised":
+            failure.hint = tr_n("with {left_out} left out it raises; the article's default: "
+                                "{given}", "with {left_out} left out it raises; the article's "
+                                "defaults: {given}", n, left_out=left_out, given=given)  # fmt: skip
+        else:
+            failure.hint = tr_n("with {left_out} left out it gives other results; the article's "
+                                "default: {given}", "with {left_out} left out it gives other "
+                                "results; the article's defaults: {given}", n,
+                                left_out=left_out, given=given)  # fmt: skip
         found = self._acts_as(sample, omitted, values)
         if found is not None:
             name, value = found
-            failure.hint = (
-                f"your default {name} acts as {name}={value!r}; the article's default is "
-                f"{name}={article[name]}"
-            )
+            failure.hint = tr("your default {name} acts as {name}={value}; the article's default "
+                              "is {name}={article}", name=name, value=repr(value),
+                              article=article[name])  # fmt: skip
 
     def _acts_as(self, sample: Sample, omitted, values) -> tuple[str, Any] | None:
         """The first (argument, value) such that giving it that value (the

@@ -396,7 +396,7 @@ class Explainer:
         it raised (None when it passed)."""
         op, impl, dtype = self.op, self.impl, self.dtype
         rtol = tol.rtol_for(dtype, op.rtol)
-        where = f"{op.name} {target.check} (the explanation's search)"
+        where = tr("{op} {check} (the explanation's search)", op=op.name, check=target.check)
         params, got, failure = sample.params, {}, None
         forward = ot.forward_params(op, sample)
         z = np.asarray(self.oracle.forward(op, sample))

@@ -10,7 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from refcnn.i18n import tr
+
 from ..judged.protocol import memory_of
+from ..verdict.record import VIEW
 from .checks import ConformanceError
 
 
@@ -33,15 +36,15 @@ def assert_unchanged(
         if not isinstance(value, np.ndarray) or np.array_equal(value, before, equal_nan=True):
             continue
         if value.shape != before.shape:
-            change = f"the shape of its input {name}, {before.shape} -> {value.shape}"
+            change = tr("the call changed the shape of its input {name}, {before} -> {after}",
+                        name=name, before=before.shape, after=value.shape)  # fmt: skip
         else:
             differs = value != before
             if np.issubdtype(value.dtype, np.inexact):
                 differs &= ~(np.isnan(value) & np.isnan(before))
-            change = f"its input {name} ({int(differs.sum())} of {value.size} elements)"
-        raise ConformanceError(
-            "mutated input", what, f"the call changed {change}", repro(), params=params
-        )
+            change = tr("the call changed its input {name} ({count} of {size} elements)",
+                        name=name, count=int(differs.sum()), size=value.size)  # fmt: skip
+        raise ConformanceError("mutated input", what, change, repro(), params=params)
 
 
 def snapshot(value: Any) -> np.ndarray | None:
@@ -83,17 +86,21 @@ def assert_owns_memory(
         for in_name, value in inputs.items():
             if not isinstance(value, np.ndarray):
                 continue
+            detail = ""
             if same is value and not passthrough:
-                problem = f"the output {out_name} is the input {in_name} itself, not a result"
+                problem = tr("the output {output} is the input {input} itself, not a result",
+                             output=out_name, input=in_name)  # fmt: skip
             elif views and same is None and shares is value:
-                kind_text = f" ({kind})" if kind else ""
-                problem = (
-                    f"the output {out_name}{kind_text} shares memory with the input {in_name} (a "
-                    "view; reported under --strict-policies only)"
-                )
+                detail = VIEW
+                output = f"{out_name} ({kind})" if kind else out_name
+                problem = tr("the output {output} shares memory with the input {input} (a view; "
+                             "reported under --strict-policies only)", output=output,
+                             input=in_name)  # fmt: skip
             else:
                 continue
-            raise ConformanceError("aliased output", what, problem, repro(), params=params)
+            error = ConformanceError("aliased output", what, problem, repro(), params=params)
+            error.detail = detail
+            raise error
 
 
 def assert_kept(
@@ -113,8 +120,11 @@ def assert_kept(
             raise ConformanceError(
                 "aliased output",
                 what,
-                f"a second call with other inputs changed the first call's {name}: "
-                "outputs share a buffer across calls",
+                tr(
+                    "a second call with other inputs changed the first call's {name}: outputs "
+                    "share a buffer across calls",
+                    name=name,
+                ),
                 repro(),
                 params=params,
             )

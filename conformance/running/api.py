@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from refcnn import i18n
+from refcnn.i18n import tr
 
 from ..judged import loading as ld
 from ..verdict import causes as cs
@@ -191,12 +192,15 @@ def _failed_run(label: str, code: int, output: str, interrupted: bool) -> Verdic
     record.implementation = label
     tail = output.strip().splitlines()[-12:]
     if interrupted:
-        record.interrupted = "Ctrl-C, before the suite could write its verdict"
+        record.interrupted = tr("Ctrl-C, before the suite could write its verdict")
+    elif code < 0:
+        record.internal_error = tr("the suite's process was killed by signal {signal} before "
+                                   "it wrote its verdict", signal=-code)  # fmt: skip
     else:
-        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-        record.internal_error = f"the suite's process {how} before it wrote its verdict" + (
-            f"; its last output: {' | '.join(tail)}" if tail else ""
-        )
+        record.internal_error = tr("the suite's process exited with code {code} before it "
+                                   "wrote its verdict", code=code)  # fmt: skip
+    if tail and not interrupted:
+        record.internal_error += tr("; its last output: {output}", output=" | ".join(tail))
     return Verdict(record, INTERNAL_ERROR if not interrupted else 2, output, complete=False)
 
 
@@ -227,7 +231,7 @@ def _target(impl: Any, scratch: Path) -> _Target:
             return _Target(str(path), str(path))
         return _functions(vars(impl), impl.__name__, scratch)
     if isinstance(impl, Mapping):
-        return _functions(impl, "the functions given to check()", scratch)
+        return _functions(impl, tr("the functions given to check()"), scratch)
     if isinstance(impl, (str, os.PathLike)):
         spec = os.fspath(impl)
         if ld.kind(spec) == "module":
@@ -236,9 +240,11 @@ def _target(impl: Any, scratch: Path) -> _Target:
         folder = path.parent if ld.kind(spec) == "notebook" else None  # as Jupyter runs it
         return _Target(str(path), spec, folder)
     raise TypeError(
-        "impl: give a module, a module name, the path of a .py file, a package folder or "
-        "an .ipynb notebook, or a mapping of names to functions (globals()); got "
-        f"{type(impl).__name__}"
+        tr(
+            "impl: give a module, a module name, the path of a .py file, a package folder or an "
+            ".ipynb notebook, or a mapping of names to functions (globals()); got {type}",
+            type=type(impl).__name__,
+        )
     )
 
 
@@ -275,8 +281,11 @@ def _functions(namespace: Mapping[str, Any], label: str, scratch: Path) -> _Targ
     }
     if not any(callable(v) for v in chosen.values()):
         raise UsageError(
-            f"impl: {label} holds none of the article's functions (convolution2d, "
-            "max_pooling2d, ...)"
+            tr(
+                "impl: {label} holds none of the article's functions (convolution2d, "
+                "max_pooling2d, ...)",
+                label=label,
+            )
         )
     by_value = _modules_by_value(chosen.values())
     for module in by_value:
@@ -290,7 +299,10 @@ def _functions(namespace: Mapping[str, Any], label: str, scratch: Path) -> _Targ
                 unsent.append(f"{name} ({type(exc).__name__}: {exc})"[:200])
         if unsent:
             raise UsageError(
-                "impl: these cannot be sent to the suite's worker process: " + "; ".join(unsent)
+                tr(
+                    "impl: these cannot be sent to the suite's worker process: {names}",
+                    names="; ".join(unsent),
+                )
             )
         path = scratch / "functions.pickle"
         path.write_bytes(cloudpickle.dumps((label, chosen)))
@@ -403,7 +415,8 @@ class _Progress:
             self.failed += marks.count("F") + marks.count("E")
             if self.stream is not None:
                 total = f"/{self.total}" if self.total else ""
-                text = f"refcnn conformance: {self.done}{total} tests, {self.failed} failed"
+                text = tr("refcnn conformance: {done}{total} tests, {failed} failed",
+                          done=self.done, total=total, failed=self.failed)  # fmt: skip
                 # a terminal redraws one line; a log (a file, a notebook's pipe) gets lines
                 self.stream.write(f"\r{text}" if self._terminal() else f"{text}\n")
                 self.stream.flush()
@@ -476,58 +489,56 @@ def check(
     if os.environ.get(SESSION):  # the notebook calling it is being judged: run nothing
         os.environ[opts.NESTED] = str(int(os.environ.get(opts.NESTED, "0")) + 1)
         return None  # type: ignore[return-value]
-    if profile not in PROFILES:
-        raise UsageError(f"profile {profile!r}: one of {', '.join(PROFILES)}")
     try:
         lang = i18n.resolve(lang)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    with tempfile.TemporaryDirectory(prefix="refcnn-conformance-") as folder:
-        scratch = Path(folder)
-        target = _target(impl, scratch)
-        elsewhere = target.cwd is not None
-        options = {
-            "impl": target.spec or None,
-            "unsupported": _declarations(unsupported),
-            "explain": explain,
-            "explain_budget": explain_budget,
-            "timeout": timeout,
-            "budget": budget or None,
-            "report": _path(report, elsewhere),
-            "page": _path(page, elsewhere),
-            "failures": _path(failures, elsewhere),
-            "coverage": coverage,
-            "strict_policies": strict_policies,
-            "xfails_file": _path(xfails_file, elsewhere),
-            "gradient_check": gradient_check,
-            "isolation": isolation,
-            "lang": lang,
-        }
-        command, env = session(
-            scratch, options, workers=workers, keyword=keyword, verbose=verbose, tb=tb,
-            junitxml=_path(junitxml, elsewhere), profile=profile, exitfirst=exitfirst,
-            # the user's current folder stays importable (module names), as the command's
-            pythonpath=[str(Path.cwd()), *target.paths],
-        )  # fmt: skip
-        code, output, interrupted = _run(command, target.cwd or Path.cwd(), env, echo, progress)
-        label = target.label or os.environ.get(opts.ENV_VAR) or opts.REFERENCE
-        verdict = _read(scratch / "verdict.json", code, output, interrupted, label, not echo)
-        if not verdict.complete:
-            verdict.record.language = lang
-    if interrupted or verdict.interrupted:
-        raise Interrupted(verdict)
-    return verdict
+    with i18n.speaking(lang):  # its errors and progress in the verdict's language
+        if profile not in PROFILES:
+            raise UsageError(tr("profile {profile}: one of {profiles}", profile=repr(profile),
+                                profiles=", ".join(PROFILES)))  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="refcnn-conformance-") as folder:
+            scratch = Path(folder)
+            target = _target(impl, scratch)
+            elsewhere = target.cwd is not None
+            options = {
+                "impl": target.spec or None,
+                "unsupported": _declarations(unsupported),
+                "explain": explain,
+                "explain_budget": explain_budget,
+                "timeout": timeout,
+                "budget": budget or None,
+                "report": _path(report, elsewhere),
+                "page": _path(page, elsewhere),
+                "failures": _path(failures, elsewhere),
+                "coverage": coverage,
+                "strict_policies": strict_policies,
+                "xfails_file": _path(xfails_file, elsewhere),
+                "gradient_check": gradient_check,
+                "isolation": isolation,
+                "lang": lang,
+            }
+            command, env = session(
+                scratch, options, workers=workers, keyword=keyword, verbose=verbose, tb=tb,
+                junitxml=_path(junitxml, elsewhere), profile=profile, exitfirst=exitfirst,
+                # the user's current folder stays importable (module names), as the command's
+                pythonpath=[str(Path.cwd()), *target.paths],
+            )  # fmt: skip
+            env[opts.CHECK_CALL] = "1"
+            code, output, interrupted = _run(command, target.cwd or Path.cwd(), env, echo, progress)
+            label = target.label or os.environ.get(opts.ENV_VAR) or opts.REFERENCE
+            verdict = _read(scratch / "verdict.json", code, output, interrupted, label, not echo)
+            if not verdict.complete:
+                verdict.record.language = lang
+        if interrupted or verdict.interrupted:
+            raise Interrupted(verdict)
+        return verdict
 
 
 def _in_python(message: str) -> str:
     """A usage error of the session, in check()'s terms."""
-    message = re.sub(r"(^|; )--impl ", r"\1check(impl=...): ", message)
-    return message.replace(
-        "Pass an importable module path, e.g. --impl mypackage.layers, with its folder on "
-        "PYTHONPATH, or the path of a .py file, a package folder or an .ipynb notebook.",
-        "Give check() the module itself, globals(), a dict of the functions, an importable "
-        "module's name, or the path of a .py file, a package folder or an .ipynb notebook.",
-    )
+    # (the session words its advice for check() itself: options.CHECK_CALL)
+    return re.sub(r"(^|; )--impl ", r"\1check(impl=...): ", message)
 
 
 def _path(path: str | os.PathLike | None, elsewhere: bool) -> str | None:

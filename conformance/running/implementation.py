@@ -31,7 +31,7 @@ from ..inputs import op_table as ot
 from ..inputs.corners import CORNERS
 from ..judging import boundary as bd
 from ..verdict.record import NOT_PROVIDED, UNSUPPORTED
-from .options import DECLARATION, ENV_VAR, REFERENCE
+from .options import CHECK_CALL, DECLARATION, ENV_VAR, REFERENCE
 
 ANY_OP = "*"
 
@@ -245,12 +245,14 @@ def load(
         loaded = boundary.ensure()
     except bd.LoadFailedError as exc:
         message = str(exc)
-        if "cannot import the implementation module" in message:
-            message += (
-                ". Pass an importable module path, e.g. --impl mypackage.layers, with its "
-                "folder on PYTHONPATH, or the path of a .py file, a package folder or an "
-                ".ipynb notebook."
-            )
+        if exc.not_importable and os.environ.get(CHECK_CALL):
+            message += tr(". Give check() the module itself, globals(), a dict of the functions, "
+                          "an importable module's name, or the path of a .py file, a package "
+                          "folder or an .ipynb notebook.")  # fmt: skip
+        elif exc.not_importable:
+            message += tr(". Pass an importable module path, e.g. --impl mypackage.layers, with "
+                          "its folder on PYTHONPATH, or the path of a .py file, a package folder "
+                          "or an .ipynb notebook.")  # fmt: skip
         raise pytest.UsageError(f"--impl {message}") from None
     check_provides(loaded.label, loaded)
     declarations = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from refcnn.i18n import LANGUAGES
+from refcnn.i18n import LANGUAGES, N_, tr_marked
 
 from ..judged.protocol import DECLARATION, NESTED  # noqa: F401  (the options' names, read here too)
 
@@ -38,6 +38,7 @@ PROFILE_VAR = "REFCNN_HYPOTHESIS_PROFILE"  # the hypothesis profile: ci (default
 SESSION = "REFCNN_CONFORMANCE_SESSION"  # in the session: check() there runs nothing
 PARENT = "REFCNN_CONFORMANCE_PARENT"  # the pid of the process that started the session
 TRANSPORT = "REFCNN_CONFORMANCE_TRANSPORT"  # where the session writes its verdict for check()
+CHECK_CALL = "REFCNN_CONFORMANCE_CHECK"  # set by check() alone: advice in check()'s terms
 
 OPTIONS = (
     Option(
@@ -47,8 +48,10 @@ OPTIONS = (
         {
             "default": None,
             "metavar": "IMPL",
-            "help": "implementation under test: a module name, a .py file, a package folder or "
-            f"an .ipynb notebook (default: ${ENV_VAR} or {REFERENCE})",
+            "help": N_(
+                "implementation under test: a module name, a .py file, a package folder "
+                "or an .ipynb notebook (default: ${variable} or {reference})"
+            ),
         },
     ),
     Option(
@@ -57,8 +60,10 @@ OPTIONS = (
         "strict_policies",
         {
             "action": "store_true",
-            "help": "also check refcnn's own policies (dtype preservation, input validation) "
-            "for a module other than refcnn",
+            "help": N_(
+                "also check refcnn's own policies (dtype preservation, input validation) "
+                "for a module other than refcnn"
+            ),
         },
     ),
     Option(
@@ -68,8 +73,10 @@ OPTIONS = (
         {
             "default": None,
             "metavar": "PATH",
-            "help": "expected failures: one test id per line ('*' matches any characters), "
-            "then whitespace and the reason (required); '#' starts a comment",
+            "help": N_(
+                "expected failures: one test id per line ('*' matches any characters), "
+                "then whitespace and the reason (required); '#' starts a comment"
+            ),
         },
     ),
     Option(
@@ -80,16 +87,18 @@ OPTIONS = (
             "action": "append",
             "default": [],
             "metavar": "CORNERS",
-            "help": "corners the implementation does not claim to support, comma-separated, "
-            "each 'corner' (every op) or 'op:corner'; reported 'unsupported', not run "
-            f"(also: {DECLARATION} in the module)",
+            "help": N_(
+                "corners the implementation does not claim to support, comma-separated, "
+                "each 'corner' (every op) or 'op:corner'; reported 'unsupported', not "
+                "run (also: {declaration} in the module)"
+            ),
         },
     ),
     Option(
         "--refcnn-report",
         "--conformance-report",
         "report",
-        {"default": None, "metavar": "PATH", "help": "write the verdict as JSON to PATH"},
+        {"default": None, "metavar": "PATH", "help": N_("write the verdict as JSON to PATH")},
     ),
     Option(
         "--refcnn-html",
@@ -98,9 +107,11 @@ OPTIONS = (
         {
             "default": None,
             "metavar": "PATH",
-            "help": "write the verdict as one self-contained HTML page to PATH (no network, "
-            "no external files): the op x check table, the op x corner matrix with each "
-            "failure's message, parameters and snippet, and the coverage",
+            "help": N_(
+                "write the verdict as one self-contained HTML page to PATH (no network, "
+                "no external files): the op x check table, the op x corner matrix with each "
+                "failure's message, parameters and snippet, and the coverage"
+            ),
         },
     ),
     Option(
@@ -109,8 +120,10 @@ OPTIONS = (
         "coverage",
         {
             "action": "store_true",
-            "help": "print what the run drew: per op and corner, the examples and how many "
-            "hit each tag (ties, kinks, non-dividing strides, ...)",
+            "help": N_(
+                "print what the run drew: per op and corner, the examples and how many "
+                "hit each tag (ties, kinks, non-dividing strides, ...)"
+            ),
         },
     ),
     Option(
@@ -120,7 +133,7 @@ OPTIONS = (
         {
             "default": None,
             "metavar": "PATH",
-            "help": "write every failure in full (message, parameters, snippet, trace) to PATH",
+            "help": N_("write every failure in full (message, parameters, snippet, trace) to PATH"),
         },
     ),
     Option(
@@ -129,10 +142,12 @@ OPTIONS = (
         "explain",
         {
             "action": "store_true",
-            "help": "print each failing cell's explanation after the verdict: its smallest "
-            "failing example in small integers, as matrices per (sample, channel), expected "
-            "beside got with the differing cells marked, and what the mistake looks like "
-            "(the failures file and the report page always hold them)",
+            "help": N_(
+                "print each failing cell's explanation after the verdict: its smallest "
+                "failing example in small integers, as matrices per (sample, channel), expected "
+                "beside got with the differing cells marked, and what the mistake looks like "
+                "(the failures file and the report page always hold them)"
+            ),
         },
     ),
     Option(
@@ -143,8 +158,10 @@ OPTIONS = (
             "default": DEFAULT_EXPLAIN_BUDGET,
             "type": float,
             "metavar": "SECONDS",
-            "help": "time to search each failing cell's smallest failing example "
-            f"(default {DEFAULT_EXPLAIN_BUDGET:g}; 0: no search)",
+            "help": N_(
+                "time to search each failing cell's smallest failing example "
+                "(default {explain_budget}; 0: no search)"
+            ),
         },
     ),
     Option(
@@ -155,8 +172,10 @@ OPTIONS = (
             "default": DEFAULT_TIMEOUT,
             "type": float,
             "metavar": "SECONDS",
-            "help": "time limit of each test of the suite; a test still running then is "
-            f"reported 'timed out' (default {DEFAULT_TIMEOUT:g}; 0 for none)",
+            "help": N_(
+                "time limit of each test of the suite; a test still running then is "
+                "reported 'timed out' (default {timeout}; 0 for none)"
+            ),
         },
     ),
     Option(
@@ -167,8 +186,10 @@ OPTIONS = (
             "default": 0.0,
             "type": float,
             "metavar": "SECONDS",
-            "help": "time for the whole run: a test that would start after it is spent is "
-            "reported 'not run', never as passing (default 0: none)",
+            "help": N_(
+                "time for the whole run: a test that would start after it is spent is "
+                "reported 'not run', never as passing (default 0: none)"
+            ),
         },
     ),
     Option(
@@ -178,10 +199,12 @@ OPTIONS = (
         {
             "default": "directional",
             "choices": ("directional", "element-wise"),
-            "help": "how the gradient check compares the backward with finite differences: "
-            "'directional' (default: along random directions, a few forward calls; element "
-            "by element only where they differ) or 'element-wise' (every element, two "
-            "forward calls each)",
+            "help": N_(
+                "how the gradient check compares the backward with finite differences: "
+                "'directional' (default: along random directions, a few forward calls; element "
+                "by element only where they differ) or 'element-wise' (every element, two "
+                "forward calls each)"
+            ),
         },
     ),
     Option(
@@ -191,9 +214,11 @@ OPTIONS = (
         {
             "default": None,
             "choices": LANGUAGES,
-            "help": "the language of the verdict's text for people: 'en' or 'ja' (default: the "
-            "locale's, LC_ALL, LC_MESSAGES or LANG; English where it has no catalog). The "
-            "JSON's keys, statuses and identifiers stay as they are",
+            "help": N_(
+                "the language of the verdict's text for people: 'en' or 'ja' (default: the "
+                "locale's, LC_ALL, LC_MESSAGES or LANG; English where it has no catalog). The "
+                "JSON's keys, statuses and identifiers stay as they are"
+            ),
         },
     ),
     Option(
@@ -202,9 +227,11 @@ OPTIONS = (
         "isolation",
         {
             "action": "store_true",
-            "help": "run the judged code's worker without bubblewrap's sandbox (it keeps "
-            "its own process, its limits and --timeout; it may then reach the network "
-            "and write where its user may)",
+            "help": N_(
+                "run the judged code's worker without bubblewrap's sandbox (it keeps "
+                "its own process, its limits and --timeout; it may then reach the network "
+                "and write where its user may)"
+            ),
         },
     ),
 )
@@ -237,3 +264,15 @@ def to_pytest(values: dict[str, Any]) -> list[str]:
 
 def by_short(short: str) -> Option:
     return next(o for o in OPTIONS if o.short == short)
+
+
+def help_text(option: Option) -> str:
+    """An option's help in the current language, its fields filled in."""
+    return tr_marked(
+        option.kwargs["help"],
+        variable=ENV_VAR,
+        reference=REFERENCE,
+        declaration=DECLARATION,
+        explain_budget=f"{DEFAULT_EXPLAIN_BUDGET:g}",
+        timeout=f"{DEFAULT_TIMEOUT:g}",
+    )

@@ -22,15 +22,22 @@ from __future__ import annotations
 import argparse
 import sys
 
+from refcnn import i18n
+from refcnn.i18n import tr
+
 from . import options as opts
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="refcnn conformance", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="refcnn conformance",
+        description=tr("Run the conformance suite on an implementation, without knowing pytest."),
+    )
     for option in opts.OPTIONS:
         # the defaults are the plugin's (None: not passed on), but the failures file
         default = opts.FAILURES_FILE if option.python == "failures" else None
-        kwargs = {**option.kwargs, "default": default, "dest": option.python}
+        kwargs = {**option.kwargs, "default": default, "dest": option.python,
+                  "help": opts.help_text(option)}  # fmt: skip
         if kwargs.get("action") == "append":
             kwargs["default"] = []
         if option.python == "isolation":  # --no-isolation
@@ -39,45 +46,55 @@ def parser() -> argparse.ArgumentParser:
             kwargs["default"] = False
         kwargs.pop("type", None)  # a value is passed on as given; the plugin converts it
         p.add_argument(option.short, **kwargs)
-    p.add_argument("--junitxml", default=None, metavar="PATH", help="JUnit XML report")
+    p.add_argument("--junitxml", default=None, metavar="PATH", help=tr("JUnit XML report"))
     p.add_argument(
         "--thorough",
         action="store_true",
-        help="hypothesis profile 'thorough' (random, 1000 examples per op and check)",
+        help=tr("hypothesis profile 'thorough' (random, 1000 examples per op and check)"),
     )
-    p.add_argument("-k", dest="keyword", default=None, help="only tests matching (pytest -k)")
+    p.add_argument("-k", dest="keyword", default=None, help=tr("only tests matching (pytest -k)"))
     p.add_argument(
         "-x",
         "--exitfirst",
         action="store_true",
-        help="stop at the first failing test (the verdict is then of the tests run)",
+        help=tr("stop at the first failing test (the verdict is then of the tests run)"),
     )
     p.add_argument(
         "-n",
         "--workers",
         default="auto",
-        help="parallel workers with pytest-xdist (default auto; 0 for none)",
+        help=tr("parallel workers with pytest-xdist (default auto; 0 for none)"),
     )
     p.add_argument(
         "--tb",
         default="no",
-        help="pytest's traceback style on the terminal (default no: the table says what "
-        "failed, the failures file has the rest)",
+        help=tr(
+            "pytest's traceback style on the terminal (default no: the table says what "
+            "failed, the failures file has the rest)"
+        ),
     )
-    p.add_argument("-v", "--verbose", action="store_true")
-    return p
+    p.add_argument("-v", "--verbose", action="store_true", help=tr("pytest's verbose output"))
+    return i18n.localize(p)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = vars(parser().parse_args(argv))
+    argv = sys.argv[1:] if argv is None else argv
+    with i18n.speaking(i18n.lang_in(argv)):
+        args = vars(parser().parse_args(argv))
+    with i18n.speaking(args["lang"]):
+        return _run(args)
+
+
+def _run(args: dict) -> int:
     try:
         import hypothesis  # noqa: F401
         import pytest  # noqa: F401
     except ImportError:
         print(
-            "refcnn conformance: needs pytest and hypothesis: pip install 'refcnn[conformance]'",
+            tr("refcnn conformance: needs pytest and hypothesis: pip install "
+               "'refcnn[conformance]'"),
             file=sys.stderr,
-        )
+        )  # fmt: skip
         return 2
     from .api import Interrupted, UsageError, check
 
@@ -97,13 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     except UsageError as exc:
         if str(exc) != "usage error":  # else the session said it already
-            print(f"refcnn conformance: {exc}", file=sys.stderr)
+            print(tr("refcnn conformance: {error}", error=exc), file=sys.stderr)
         return 4
     except Interrupted as stopped:
         return stopped.verdict.exit_code or 2
     if not verdict.complete:
         for line in verdict.record.status_lines():  # the session could not say it
-            print(f"refcnn conformance: {line}", file=sys.stderr)
+            print(tr("refcnn conformance: {error}", error=line), file=sys.stderr)
     return verdict.exit_code
 
 

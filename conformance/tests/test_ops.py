@@ -247,7 +247,7 @@ def _check_forward_first(
     float64 results) fails here, not in finite differences of those
     roundings, which would blame a right backward."""
     __tracebackhide__ = True
-    where = f"{op.name} gradient, checking the forward first"
+    where = tr("{op} gradient, checking the forward first", op=op.name)
     rtol = tol.rtol_for(dtype, op.rtol)
     try:
         ch.check_forward(impl, op, z, expected, sample.arrays, params, rtol, where)

@@ -33,6 +33,11 @@ CHECKS = (
 )
 CORNER_CHECKS = ("forward", "backward", "gradient", "golden", "hygiene")
 # Test function -> check, for the tests whose op comes from a parameter.
+# Variants of a failure's kind that code tells apart (its "detail"): an
+# aliased output that is a view of an input (allowed unless
+# --strict-policies); a call that raises only with a default left out.
+VIEW, ONLY_LEFT_OUT = "view", "only with a default left out"
+DETAILS = (VIEW, ONLY_LEFT_OUT)
 UNSUPPORTED = "unsupported: "  # the start of the skip reason of a declared corner
 NOT_PROVIDED = "not provided: "
 NOT_RUN = "not run: "  # of a test after a time-out in its (op, corner), or the budget spent

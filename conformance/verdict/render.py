@@ -19,6 +19,7 @@ from .record import (
     NOT_RUN,
     REASON_WIDTH,
     UNSUPPORTED,
+    VIEW,
     Cell,
     Corner,
     Record,
@@ -305,7 +306,7 @@ def _reason(
                    option=f'--unsupported "{op}:{factor}"')  # fmt: skip
     elif failure["kind"] == "raised" and corner not in (None, "plain", "mixed"):
         text += tr("; declare it if intended: {option}", option=f'--unsupported "{op}:{corner}"')
-    if failure["kind"] == "aliased output" and "(a view;" in failure["message"]:
+    if failure.get("detail") == VIEW:
         text += tr("; views are allowed without --strict-policies")
     return text
 

@@ -59,10 +59,19 @@ class Claim:
 
     def _check(self, path: Path) -> None:
         if path.is_dir():
-            raise pytest.UsageError(f"{self.option} {path}: is a folder; give a file's path")
+            raise pytest.UsageError(
+                tr(
+                    "{option} {path}: is a folder; give a file's path",
+                    option=self.option,
+                    path=path,
+                )
+            )
         folder = path.parent if str(path.parent) else Path(".")
         if not folder.is_dir():
-            raise pytest.UsageError(f"{self.option} {path}: the folder {folder} does not exist")
+            raise pytest.UsageError(
+                tr("{option} {path}: the folder {folder} does not exist", option=self.option,
+                   path=path, folder=folder)
+            )  # fmt: skip
         try:  # as root, os.access says yes to folders such as /proc: try it
             fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.")
             os.close(fd)
@@ -72,7 +81,9 @@ class Claim:
                 f"{self.option} {path}: cannot write in the folder {folder} ({exc.strerror})"
             ) from None
         if path.exists() and not os.access(path, os.W_OK):
-            raise pytest.UsageError(f"{self.option} {path}: the file is not writable")
+            raise pytest.UsageError(
+                tr("{option} {path}: the file is not writable", option=self.option, path=path)
+            )
 
     def _lock(self, path: Path) -> bool:
         if fcntl is None:
