@@ -100,6 +100,16 @@ def copy_of(root: Path, to: Path) -> Path:
     for relative in tracked(root):
         (to / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / relative, to / relative)
+    # the compiled catalogs are a build output, not tracked: without them
+    # every test of the Japanese verdict fails in the copy
+    for po in sorted((root / "refcnn" / "locale").glob("*/LC_MESSAGES/*.po")):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            raise SystemExit(
+                f"{mo.relative_to(root)}: missing or older than its .po; "
+                "run python scripts/catalogs.py first"
+            )
+        shutil.copy2(mo, to / mo.relative_to(root))
     (to / "refcnn" / "conformance").symlink_to(Path("..") / "conformance")
     (to / "conformance" / "fixtures").symlink_to(Path("..") / "fixtures")
     return to

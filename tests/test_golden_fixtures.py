@@ -243,6 +243,22 @@ def test_golden_cases_have_more_than_4_channels_and_filters() -> None:
     assert many and all(s.arrays["W"].shape[0] > 4 and s.arrays["u"].shape[3] > 4 for s in many)
 
 
+def test_drawing_too_few_cases_says_which_corner_and_how_many() -> None:
+    """A corner whose strategy cannot give the cases asked for stops the
+    regeneration with the op, the corner and the counts, not a bare error."""
+    from dataclasses import replace
+
+    from hypothesis import strategies as st
+
+    op = ot.BY_NAME["convpsc"]  # its plain corner wants degenerate shapes too
+    same = replace(op, samples=lambda *_: st.just("one sample"), tags=lambda sample: set())
+    with pytest.raises(RuntimeError, match=r"^convpsc plain: 1 ordinary cases in \d+$"):
+        golden.draw_samples(same, "plain", 2)
+    untagged = replace(op, samples=lambda *_: st.integers(), tags=lambda sample: set())
+    with pytest.raises(RuntimeError, match=r"^convpsc plain: no '[^']+' in \d+ draws$"):
+        golden.draw_samples(untagged, "plain", 2)
+
+
 # --- the recheck's comparison and the script's reports (what --check decides) ----------
 
 
