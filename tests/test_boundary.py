@@ -155,6 +155,21 @@ def test_the_sabotage_of_the_suite_in_the_worker_changes_nothing(tmp_path: Path)
     assert code == 0 and verdict["all_provided_pass"], output[-2000:]
 
 
+def test_an_input_retyped_in_the_worker_is_a_mutated_input(tmp_path: Path) -> None:
+    """The worker hands back an input whose bytes it now reads as strings:
+    each corner fails as a mutated input, naming both dtypes."""
+    code, verdict, output = run_suite(
+        "tests.impls.hostile.retypes_input", tmp_path, "-k", "relu and test_forward"
+    )
+    assert code == 1 and not verdict["all_provided_pass"], output[-2000:]
+    corners = verdict["ops"]["relu"]["forward"]["corners"]
+    assert corners and all(c["status"] == "FAIL" for c in corners.values()), corners
+    for corner in corners.values():
+        failure = corner["failure"]
+        assert failure["kind"] == "mutated input", failure
+        assert "dtype of its input u, float" in failure["message"], failure
+
+
 # --- the protocol ----------------------------------------------------------------
 
 

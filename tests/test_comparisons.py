@@ -236,6 +236,22 @@ def test_nan_inputs_left_alone_are_unchanged_and_a_reshape_is_a_change() -> None
         hy.assert_unchanged({"u": handed}, {"u": original}, "op", _repro, {})
 
 
+@pytest.mark.parametrize(
+    ("dtype", "retyped"),
+    [("float64", "<U2"), ("float64", "int64"), ("float32", "<U1"), ("float32", "int32")],
+)
+def test_an_input_whose_bytes_are_reinterpreted_is_mutated(dtype: str, retyped: str) -> None:
+    """``u.dtype = ...`` in place: the same memory read as other values,
+    strings among them, is a change of its dtype, not a crash of the check."""
+    original = np.array([np.nan, 1.0, -0.0], dtype=dtype)
+    handed = original.copy()
+    handed.dtype = np.dtype(retyped)
+    with pytest.raises(ConformanceError, match=rf"the dtype of its input u, {dtype} -> ") as info:
+        hy.assert_unchanged({"u": handed}, {"u": original}, "op", _repro, {})
+    assert info.value.kind == "mutated input"
+    assert str(np.dtype(retyped)) in info.value.message
+
+
 def _observed(u: np.ndarray):
     """What the worker reports of an output (the input it is, the input it
     shares memory with, its type's name), observed here on u alone."""
