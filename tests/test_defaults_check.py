@@ -95,12 +95,19 @@ def run_check(impl: im.Implementation, op: ot.Op, function: str, examples: int =
 
 
 def _mutants():
-    """(op, function name, argument, mutated default): two per declared default."""
+    """(op, function name, argument, mutated default): two per declared
+    default; an int's two nearest other values (0 included: strides and
+    unit 1 act as 0), chosen here, not by the check's own candidates."""
     for op in ot.OPS:
         for function in df.FUNCTIONS:
             name = op.forward if function == "forward" else op.backward
             for argument, default in df.declared(op, function).items():
-                values = [1, 3] if default is None else list(df.candidates(default))[:2]
+                if default is None:
+                    values = [1, 3]
+                elif type(default) is int:
+                    values = [v for v in (default - 1, default + 1, default + 2) if v >= 0][:2]
+                else:
+                    values = list(df.candidates(default))[:2]
                 for value in values:
                     yield pytest.param(
                         op, function, name, argument, value,
