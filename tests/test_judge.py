@@ -46,12 +46,13 @@ class Cell:
     """Where one (op, check) cell must fail: every test of ``corners`` (None:
     a check without corners, then every test of the cell) in each of
     ``dtypes`` and no other, each failure of ``kind``, blaming ``function``
-    (``""``: a check that does not say)."""
+    (``""``, or None where the failure has no function: a check that does
+    not say)."""
 
     corners: frozenset[str] | None
     dtypes: frozenset[str] | None
     kind: str
-    function: str
+    function: str | None
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,15 @@ NEAR_MISSES = {
             gradient=(frozenset({"mixed"}), FLOAT64),
         ),
     ),
+    # A new weight a relative 1e-9 off: the formula tests of the optimizers
+    # (their closed form, at 1e-12) fail; they have no corners, nor dtypes.
+    "optimizer_step_off": NearMiss(
+        "test_adagrad_epsilon or test_adadelta_epsilon",
+        {
+            ("AdaGrad", "trajectory"): Cell(None, None, "wrong values", None),
+            ("AdaDelta", "trajectory"): Cell(None, None, "wrong values", None),
+        },
+    ),
     # Only the hygiene check calls the backward twice and then looks back.
     "view_of_reused_buffer": NearMiss(
         CONV,
@@ -250,7 +260,7 @@ def test_a_near_miss_fails_in_exactly_its_cells(name: str, tmp_path: Path) -> No
         assert {(f.get("corner"), f.get("dtype")) for f in failures} == expected, where
         assert len(failures) == cell["failed"], where  # one failure per failing test
         assert {f["kind"] for f in failures} == {want.kind}, where
-        assert {f["function"] for f in failures} == {want.function}, where
+        assert {f.get("function") for f in failures} == {want.function}, where
 
 
 @pytest.mark.parametrize("name", list(NEAR_PASSES))
