@@ -58,6 +58,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -202,6 +203,10 @@ def judge_refcnn(mutant: mt.Mutant, folder: Path) -> dict:
 # the judge's tiers: the fast tests that pin it, then the others (two workers)
 JUDGE_TIERS = (("judge", ("-m", "judge", "-n", "0")), ("not judge", ("-m", "not judge", "-n", "2")))
 JUDGE_TIER_LIMIT = 3600  # seconds; a tier that hangs counts as killing the mutant
+# with a map, a tier's limit follows its tests' unmutated seconds (measured
+# under coverage, so slower than here): a mutant that makes them this much
+# slower is killed (a hang, or a test's own wait run out), as mutmut does
+SLOWER_BY, SLOWER_SLACK = 3, 120
 
 
 class _Cores:
@@ -245,22 +250,43 @@ _MAP: dict = {}  # --map: the coverage map (benchmarks/coverage_map.py)
 SMALL_TIER = 12  # tests: fewer run in one process, more on two workers
 
 
-def _tiers(mutant: mt.Mutant) -> list[tuple[str, tuple[str, ...], list[str]]]:
-    """The mutant's tiers (name, pytest's options, the tests): with a
-    coverage map, the judge tests, then the others, that run the function it
-    changes (none: no test can tell it from the original); without,
-    ``-m judge``, then the rest."""
+def _tiers(mutant: mt.Mutant) -> list[tuple[str, tuple[str, ...], list[str], float]]:
+    """The mutant's tiers (name, pytest's options, the tests, the time
+    limit): with a coverage map, the judge tests, then the others, that run
+    the function it changes (none: no test can tell it from the original);
+    without, ``-m judge``, then the rest."""
     if not _MAP:
-        return [(name, options, []) for name, options in JUDGE_TIERS]
+        return [(name, options, [], JUDGE_TIER_LIMIT) for name, options in JUDGE_TIERS]
     original = (ROOT / mutant.target).read_text()
     chosen = cm.tests_for(_MAP, mutant, original)
+    seconds = {test: took for test, took, _ in _MAP["tests"]}
     tiers = []
     for name in ("judge", "not judge"):
         tests = [t for t, marked in chosen if marked == (name == "judge")]
         if tests:
             workers = "0" if len(tests) <= SMALL_TIER or name == "judge" else "2"
-            tiers.append((name, ("-n", workers), tests))
+            limit = SLOWER_BY * sum(seconds[t] for t in tests) + SLOWER_SLACK
+            tiers.append((name, ("-n", workers), tests, min(limit, JUDGE_TIER_LIMIT)))
     return tiers
+
+
+def _pytest(command: list[str], cwd: Path, env: dict, limit: float):
+    """The finished pytest, or None after ``limit`` seconds: then its whole
+    process group is killed (its xdist workers, the sessions they started),
+    so nothing of it goes on taking the cores from the next mutant."""
+    with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as process:  # fmt: skip
+        try:
+            stdout, stderr = process.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            # a grandchild in a session of its own may hold the pipes open
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.communicate(timeout=30)
+            return None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def judge_judge(mutant: mt.Mutant, folder: Path) -> dict:
@@ -280,19 +306,16 @@ def judge_judge(mutant: mt.Mutant, folder: Path) -> dict:
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
     start = time.monotonic()
     killed, how = False, ""
-    for number, (name, options, tests) in enumerate(tiers):
+    for number, (name, options, tests, limit) in enumerate(tiers):
         arguments = list(options)
         if tests:  # the chosen tests' ids, one per line (pytest reads @file)
             ids = copy / f"tier{number}.args"
             ids.write_text("\n".join(tests) + "\n")
             arguments.append(f"@{ids}")
-        try:
-            with _CORES.use(alone=name != "judge"):
-                run = subprocess.run([*command, *arguments], cwd=copy, env=env,
-                                     capture_output=True, text=True,
-                                     timeout=JUDGE_TIER_LIMIT)  # fmt: skip
-        except subprocess.TimeoutExpired:
-            killed, how = True, f"{name}: no result after {JUDGE_TIER_LIMIT} s"
+        with _CORES.use(alone=name != "judge"):
+            run = _pytest([*command, *arguments], copy, env, limit)
+        if run is None:
+            killed, how = True, f"{name}: no result after {limit:.0f} s"
             break
         if run.returncode not in (0, 5):  # 5: no test selected
             failed = [line for line in run.stdout.splitlines()
@@ -300,7 +323,7 @@ def judge_judge(mutant: mt.Mutant, folder: Path) -> dict:
             killed, how = True, f"{name}: {(failed or [f'exit {run.returncode}'])[0][:120]}"
             break
     shutil.rmtree(copy, ignore_errors=True)
-    ran = (f"{sum(len(tests) for _, _, tests in tiers)} tests that run it" if _MAP
+    ran = (f"{sum(len(tier[2]) for tier in tiers)} tests that run it" if _MAP
            else "-m judge, then the rest")  # fmt: skip
     return {"killed": killed, "how": how, "seconds": round(time.monotonic() - start, 2),
             "keyword": ran}  # fmt: skip
