@@ -105,6 +105,7 @@ def copy_of(root: Path, to: Path) -> Path:
     # readable by all, as a clone is: the grading tests' judged user ids import
     # the copy's tests (--pythonpath); mkdtemp's 0700 made them fail there
     # ("No module named 'tests'"), a kill of every mutant that reached them
+    to.mkdir(parents=True, exist_ok=True)
     to.chmod(0o755)
     for relative in tracked(root):
         (to / relative).parent.mkdir(parents=True, exist_ok=True)
