@@ -234,23 +234,49 @@ def body_lines(original: str, line: int) -> range | None:
     return range(best.body[0].lineno, (best.end_lineno or best.lineno) + 1)
 
 
+def statement_lines(original: str, line: int, body: range) -> range:
+    """The lines of the innermost statement in ``body`` that holds ``line``
+    (a compound one with its body; a def with its decorators), or all of
+    ``body`` where none does (a change in the signature)."""
+    best = None
+    for node in ast.walk(ast.parse(original)):
+        if isinstance(node, ast.stmt):
+            decorators = getattr(node, "decorator_list", None) or [node]
+            first = min(node.lineno, *(d.lineno for d in decorators))
+            last = node.end_lineno or node.lineno
+            if body.start <= first and first <= line <= last:
+                if best is None or last - first < best.stop - best.start - 1:
+                    best = range(first, last + 1)
+    return best or body
+
+
 def tests_for(coverage_map: dict, mutant: mt.Mutant, original: str) -> list[tuple[str, bool]]:
-    """The tests that run the function the mutant changes, fastest first,
-    each with whether it is of the ``judge`` tier. A line outside functions,
-    or a function the tests' collection ran (outside any test: what it
-    returns may shape the tests), is read by code anywhere: then every test
-    that ran any of the judge's code."""
+    """The tests that run the statement the mutant changes, fastest first,
+    each with whether it is of the ``judge`` tier (a change in a function's
+    signature: the tests that run its body). A line outside functions, or a
+    function the tests' collection ran (outside any test: what it returns
+    may shape the tests), is read by code anywhere: then every test that ran
+    any of the judge's code.
+
+    Sound as the function's body was: a run is the same as the unmutated one
+    up to the first time the changed statement runs, and the suite's
+    examples are drawn deterministically (the "ci" profile), so a test that
+    never ran the statement unmutated never runs it mutated. Every bytecode
+    of a statement is on one of its lines, so a test that ran it ran one of
+    them."""
     by_line = coverage_map["lines"].get(mutant.target, {})
-    span = body_lines(original, changed_line(mutant, original))
+    line = changed_line(mutant, original)
+    span = body_lines(original, line)
     early = set(coverage_map["outside"].get(mutant.target, []))
     chosen: set[int] = set()
-    if span is None or any(line in early for line in span):
+    if span is None or any(number in early for number in span):
         for file_lines in coverage_map["lines"].values():
             for indices in file_lines.values():
                 chosen.update(indices)
     else:
+        statement = statement_lines(original, line, span)
         for number, indices in by_line.items():
-            if int(number) in span:
+            if int(number) in statement:
                 chosen.update(indices)
     tests = coverage_map["tests"]
     return [(tests[k][0], tests[k][2])

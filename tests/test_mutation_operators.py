@@ -63,3 +63,43 @@ def test_the_list_of_equivalent_mutants_matches_the_operators() -> None:
     assert not stale, f"listed as equivalent, but no longer generated: {stale}"
     assert all(reason.strip() for reason in listed.values())
     assert len(generated) > 900  # both files, every operator
+
+
+def test_the_judge_campaign_runs_the_tests_that_ran_the_changed_statement() -> None:
+    """coverage_map.tests_for: a change inside a function is judged by the
+    tests that ran its statement (a compound one with its body), a change of
+    a signature by those that ran the body, a line outside functions by all."""
+    import coverage_map as cm
+
+    original = (
+        "LIMIT = 1\n"  # 1
+        "def f(u, k=2):\n"  # 2
+        "    if u:\n"  # 3
+        "        return u + k\n"  # 4
+        "    return (\n"  # 5
+        "        -k)\n"  # 6
+    )
+    # tests 0..3 ran these lines: 0 took the if's branch, 1 the other return
+    # (line 6 only, as a multi-line statement may be recorded), 2 the import only
+    coverage_map = {
+        "tests": [["a", 1.0, False], ["b", 2.0, True], ["c", 0.5, False], ["d", 3.0, False]],
+        "lines": {"x.py": {"1": [2], "3": [0, 1], "4": [0], "6": [1], "2": [3]}},
+        "outside": {"x.py": []},
+    }
+
+    def chosen(line: int, new: str) -> set[str]:
+        lines = original.splitlines(keepends=True)
+        lines[line - 1] = new
+        mutant = mt.Mutant("x.py", "op", 0, "f", original.splitlines()[line - 1], new.rstrip(),
+                           "".join(lines))  # fmt: skip
+        return {test for test, _ in cm.tests_for(coverage_map, mutant, original)}
+
+    assert chosen(4, "        return u - k\n") == {"a"}
+    assert chosen(6, "        +k)\n") == {"b"}
+    assert chosen(5, "    return [\n") == {"b"}  # the statement's first line, recorded on its last
+    assert chosen(3, "    if not u:\n") == {"a", "b"}  # the if with its body
+    assert chosen(2, "def f(u, k=3):\n") == {"a", "b"}  # its body's tests
+    assert chosen(1, "LIMIT = 2\n") == {"a", "b", "c", "d"}  # every test that ran any of it
+    ordered = cm.tests_for(coverage_map, mt.Mutant("x.py", "op", 0, "f", "", "", original.replace(
+        "if u:", "if not u:")), original)  # fmt: skip
+    assert ordered == [("a", False), ("b", True)]  # fastest first, with the judge mark
