@@ -285,3 +285,31 @@ def test_a_near_pass_passes(name: str, tmp_path: Path) -> None:
         if cell["status"] == "pass" and check in ("forward", "backward", "golden")
     ]
     assert compared, "the selection judged nothing"
+
+
+# (module, ops): a wrong value, a mutated input, a shape, a
+# boolean flipped, an output that is not an array
+TRACEBACK_RUNS = {
+    "near_misses.just_past_tolerance": "affine",
+    "near_misses.input_moved_one_ulp": "flatten2d",
+    "near_misses.extra_axis": "average_pooling2d",
+    "near_misses.step_one_flipped": "step",
+    "hostile.none_output": "max_pooling2d",
+}
+
+
+@pytest.mark.parametrize("module", list(TRACEBACK_RUNS))
+def test_a_long_traceback_shows_the_test_not_the_judges_helpers(
+    module: str, tmp_path: Path
+) -> None:
+    """``--tb long`` shows where the test failed and why, not the source of
+    the judge's helpers that raised (their ``__tracebackhide__``): no frame
+    of ``conformance/judging/`` on the terminal or in the failures file."""
+    code, verdict, output = run_suite(f"tests.impls.{module}", tmp_path, "-k",
+                                      TRACEBACK_RUNS[module], "--tb", "long")  # fmt: skip
+    assert code == 1 and failing(verdict), output[-3000:]
+    trace = (tmp_path / "failures.txt").read_text()
+    assert "conformance/tests/" in output and "conformance/tests/" in trace  # frames are shown
+    for text in (output, trace):
+        frames = [line for line in text.splitlines() if "conformance/judging/" in line]
+        assert not frames, frames[:5]
