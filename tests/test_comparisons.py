@@ -367,3 +367,19 @@ def test_the_judge_imports_without_a_warning() -> None:
     run = subprocess.run([sys.executable, "-W", "error", "-c", code, *names],
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_a_causes_title_keeps_a_short_message_and_cuts_a_long_one_at_120() -> None:
+    """A cause's title (the terminal's "cause k of n" line) holds the
+    exception's message whole up to 120 characters; a longer one is cut to
+    117 and "...", so the line stays short."""
+    from refcnn.conformance.verdict import causes
+
+    short = "ValueError: shapes (2,3) and (4,) not aligned"
+    title = causes._title("affine", "forward", {"kind": "raised", "message": short})
+    assert title.startswith("affine: ") and title.endswith(short)
+    exact = "x" * 120
+    assert causes._title("affine", "forward", {"kind": "raised", "message": exact}).endswith(exact)
+    long = "y" * 121
+    cut = causes._title("affine", "forward", {"kind": "raised", "message": long})
+    assert cut.endswith("y" * 117 + "...") and "y" * 118 not in cut
