@@ -1,13 +1,12 @@
 """Which tests run which lines of the judge: the map that lets the judge
 campaign (mutation_score.py --judge) run, for each mutant, only the tests
-that reach the function it changes.
+that reach the statement it changes.
 
     python benchmarks/coverage_map.py [--map judge-map.json]
 
 Built once per state of the repository's tracked files (their hash is kept in
 the map; a change of any file but benchmarks/'s, a test's included, makes it
-stale): every test
-of ``pytest`` (tests/ and conformance/, as CI runs them) under coverage.py,
+stale): every test of ``pytest`` (tests/ and conformance/, as CI runs them) under coverage.py,
 measuring the judging files only, with each test's id as the coverage
 context. The suite judges in other processes (a session of ``python -m
 refcnn.conformance`` started by a test, its pytest-xdist workers): they are
@@ -18,9 +17,10 @@ that finds ``COVERAGE_PROCESS_START``, and the rc file's context is
 worker, which can write nowhere but its scratch folder, measures nothing (it
 runs the judged code, none of the judge's).
 
-Why selection is sound: a test that never runs a function's body in the
-unmutated code never runs the mutated body either (the program is the same up
-to the first call of it). A line outside every function (a module's constant,
+Why selection is sound: a test that never runs a statement in the unmutated
+code never runs the mutated statement either (the program is the same up to
+the first time it runs; a change of a signature: the function's body, up to
+the first call). A line outside every function (a module's constant,
 a class attribute) runs at import: every test that imports the module is
 selected. The map also keeps each test's seconds, so that a mutant's tests
 run fastest first (stopping at the first failure).
@@ -241,8 +241,7 @@ def statement_lines(original: str, line: int, body: range) -> range:
     best = None
     for node in ast.walk(ast.parse(original)):
         if isinstance(node, ast.stmt):
-            decorators = getattr(node, "decorator_list", None) or [node]
-            first = min(node.lineno, *(d.lineno for d in decorators))
+            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
             last = node.end_lineno or node.lineno
             if body.start <= first and first <= line <= last:
                 if best is None or last - first < best.stop - best.start - 1:

@@ -253,8 +253,8 @@ SMALL_TIER = 12  # tests: fewer run in one process, more on two workers
 def _tiers(mutant: mt.Mutant) -> list[tuple[str, tuple[str, ...], list[str], float]]:
     """The mutant's tiers (name, pytest's options, the tests, the time
     limit): with a coverage map, the judge tests, then the others, that run
-    the function it changes (none: no test can tell it from the original);
-    without, ``-m judge``, then the rest."""
+    the statement it changes (coverage_map.tests_for; none: no test can tell
+    it from the original); without, ``-m judge``, then the rest."""
     if not _MAP:
         return [(name, options, [], JUDGE_TIER_LIMIT) for name, options in JUDGE_TIERS]
     original = (ROOT / mutant.target).read_text()

@@ -9,6 +9,10 @@ from arithmetic, not from the code under test."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -351,10 +355,6 @@ def test_the_judge_imports_without_a_warning() -> None:
     """Every module of the judge, imported afresh with warnings as errors:
     a deprecation there is a judge that a coming NumPy or torch breaks
     (``np.finfo(None)``, read today as float64's, will raise)."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     suite = Path(tol.__file__).resolve().parents[1]
     names = sorted(
         "refcnn.conformance." + ".".join(path.relative_to(suite).with_suffix("").parts)

@@ -287,8 +287,8 @@ def test_a_near_pass_passes(name: str, tmp_path: Path) -> None:
     assert compared, "the selection judged nothing"
 
 
-# (module, ops): a wrong value, a mutated input, a shape, a
-# boolean flipped, an output that is not an array
+# (module, ops): a wrong value, a mutated input, a shape, a boolean flipped,
+# an output that is not an array
 TRACEBACK_RUNS = {
     "near_misses.just_past_tolerance": "affine",
     "near_misses.input_moved_one_ulp": "flatten2d",
